@@ -1,0 +1,3 @@
+from dsnlink.cli.main import main
+
+main()

@@ -1,0 +1,410 @@
+"""The one exception tree of dsnlink.
+
+Every error the project raises on purpose is a :class:`DsnlinkError`. Each class carries a
+stable machine ``code`` (English, for logs, ``--json`` output and the JSON API), a
+``message`` in plain French for people, and a ``remedy``: what to do about it, in French.
+Library errors (httpx, SQLAlchemy, lxml, cryptography...) are translated at the adapter
+that calls the library, with ``raise ... from exc``, so callers only ever catch this tree.
+
+Messages must never contain a secret (password, token, master key): the constructor does not
+look at them, so the raiser is responsible; the log redaction step is a second net, not the
+first.
+
+::
+
+    DsnlinkError
+    ├── ConfigurationError                 settings, data folder, installation
+    │   ├── InstallationMissing            no installation initialised here
+    │   ├── SchemaMismatch                 program and database schema revisions differ
+    │   └── MasterKeyError                 master key absent, unreadable, too permissive
+    ├── InvalidInput                       a value given by a person or a script is wrong
+    ├── AccessError                        local accounts and rights
+    │   ├── AuthenticationFailed           wrong login or password (local account)
+    │   ├── LoginThrottled                 too many failures: wait
+    │   ├── AccountDisabled                the local account is disabled
+    │   └── PermissionDenied               the right needed is missing
+    ├── NotFound                           an object that does not exist
+    ├── Conflict                           would duplicate or break an invariant
+    ├── StoreError                         the database
+    │   └── CorruptRecord                  a row that cannot be read back
+    ├── VaultError                         encryption at rest
+    │   └── DecryptionFailed               wrong key, tampered or moved blob
+    ├── NormeError                         DSN files (reading, writing)
+    │   └── DsnReadError                   a file that cannot be read as a DSN
+    ├── ReturnParseError                   return files (``rapport`` XML)
+    │   └── UnsafeXml                      DTD, entities or other hostile XML
+    ├── PortalError                        the Net-entreprises API-DSN
+    │   ├── CredentialError                never retried: the portal locks accounts
+    │   │   ├── WrongCredentials           plain 401: SIRET, nom, prénom or password
+    │   │   ├── PasswordExpired            401 realm "Expiration du mot de passe"
+    │   │   ├── NotRegisteredForDsn        401 realm "Utilisateur non-inscrit au service"
+    │   │   └── AccountLocked              403
+    │   ├── TokenRejected                  401 on a business call: token expired/invalid
+    │   ├── RequestRefused                 407 from the portal: request judged dangerous
+    │   ├── BadRequest                     422 malformed fields
+    │   ├── WindowTooWide                  429: listing window wider than allowed
+    │   ├── ServiceUnavailable             404/503/5xx: down or maintenance
+    │   ├── ProtocolError                  an answer that does not follow the protocol
+    │   ├── DepositFateUnknown             the deposit POST may or may not have arrived
+    │   └── NetworkError                   could not talk to the host
+    │       ├── DnsError
+    │       ├── ConnectError
+    │       ├── TlsError
+    │       ├── NetworkTimeout
+    │       └── ProxyError                 proxy unreachable or 407 from the proxy
+    ├── PipelineError                      deposits, returns, rates
+    └── SimulatorError                     the local Net-entreprises simulator
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DsnlinkError(Exception):
+    """Base of every error dsnlink raises on purpose."""
+
+    code: ClassVar[str] = "error"
+    default_message: ClassVar[str] = "Une erreur est survenue."
+    default_remedy: ClassVar[str | None] = None
+    #: CLI exit code for this family (documented in docs/cli.md).
+    exit_code: ClassVar[int] = 1
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        remedy: str | None = None,
+        **context: Any,
+    ) -> None:
+        self.message = message or self.default_message
+        self.remedy = remedy if remedy is not None else self.default_remedy
+        #: Extra, non-secret facts for logs and JSON output (field names, ids, statuses).
+        self.context = context
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        if self.remedy:
+            return f"{self.message} {self.remedy}"
+        return self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        """The one JSON shape of an error (CLI ``--json`` and the web API)."""
+        return {
+            "code": self.code,
+            "message": self.message,
+            "remedy": self.remedy,
+            "context": {k: _jsonable(v) for k, v in self.context.items()},
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return str(value)
+
+
+# --- configuration --------------------------------------------------------------------------
+
+
+class ConfigurationError(DsnlinkError):
+    code = "configuration"
+    default_message = "La configuration de dsnlink est incorrecte."
+    exit_code = 3
+
+
+class InstallationMissing(ConfigurationError):
+    code = "configuration.installation_missing"
+    default_message = "Aucune installation dsnlink n'a été trouvée ici."
+    default_remedy = "Créez-la avec « dsnlink init »."
+
+
+class SchemaMismatch(ConfigurationError):
+    code = "configuration.schema_mismatch"
+    default_message = "La version de la base de données ne correspond pas à celle du programme."
+    default_remedy = "Lancez « dsnlink upgrade » ou mettez ce poste à jour."
+
+
+class MasterKeyError(ConfigurationError):
+    code = "configuration.master_key"
+    default_message = "La clé maîtresse de chiffrement est introuvable ou inutilisable."
+    default_remedy = (
+        "Définissez DSNLINK_MASTER_KEY, ou restaurez le fichier de clé créé par « dsnlink init »."
+    )
+
+
+# --- input ----------------------------------------------------------------------------------
+
+
+class InvalidInput(DsnlinkError):
+    code = "invalid_input"
+    default_message = "Une valeur saisie est incorrecte."
+    exit_code = 2
+
+
+# --- local accounts and rights --------------------------------------------------------------
+
+
+class AccessError(DsnlinkError):
+    code = "access"
+    default_message = "Accès refusé."
+    exit_code = 4
+
+
+class AuthenticationFailed(AccessError):
+    code = "access.authentication_failed"
+    default_message = "Identifiant ou mot de passe incorrect."
+
+
+class LoginThrottled(AccessError):
+    code = "access.throttled"
+    default_message = "Trop d'essais de connexion infructueux."
+    default_remedy = "Patientez quelques minutes avant de réessayer."
+
+
+class AccountDisabled(AccessError):
+    code = "access.disabled"
+    default_message = "Ce compte utilisateur est désactivé."
+    default_remedy = "Demandez à un administrateur de le réactiver."
+
+
+class PermissionDenied(AccessError):
+    code = "access.permission_denied"
+    default_message = "Vous n'avez pas le droit d'effectuer cette opération."
+    default_remedy = "Demandez le droit nécessaire à un administrateur."
+
+
+# --- objects and store ----------------------------------------------------------------------
+
+
+class NotFound(DsnlinkError):
+    code = "not_found"
+    default_message = "L'élément demandé n'existe pas."
+    exit_code = 5
+
+
+class Conflict(DsnlinkError):
+    code = "conflict"
+    default_message = "Cette opération entre en conflit avec l'état actuel."
+    exit_code = 6
+
+
+class StoreError(DsnlinkError):
+    code = "store"
+    default_message = "Erreur de la base de données."
+    exit_code = 7
+
+
+class CorruptRecord(StoreError):
+    code = "store.corrupt_record"
+    default_message = "Un enregistrement de la base de données est illisible."
+    default_remedy = "Restaurez une sauvegarde ou contactez le support."
+
+
+# --- vault ----------------------------------------------------------------------------------
+
+
+class VaultError(DsnlinkError):
+    code = "vault"
+    default_message = "Erreur du coffre-fort de secrets."
+    exit_code = 8
+
+
+class DecryptionFailed(VaultError):
+    code = "vault.decryption_failed"
+    default_message = "Un secret chiffré n'a pas pu être déchiffré."
+    default_remedy = (
+        "Vérifiez que la clé maîtresse est la bonne ; sinon, saisissez à nouveau le secret."
+    )
+
+
+# --- DSN files and return files -------------------------------------------------------------
+
+
+class NormeError(DsnlinkError):
+    code = "norme"
+    default_message = "Le fichier DSN est incorrect."
+    exit_code = 2
+
+
+class DsnReadError(NormeError):
+    code = "norme.read"
+    default_message = "Le fichier ne peut pas être lu comme une DSN."
+
+
+class ReturnParseError(DsnlinkError):
+    code = "returns.parse"
+    default_message = "Le fichier retour ne peut pas être lu."
+    exit_code = 2
+
+
+class UnsafeXml(ReturnParseError):
+    code = "returns.unsafe_xml"
+    default_message = (
+        "Le fichier XML contient des constructions dangereuses (DTD, entités) et a été refusé."
+    )
+
+
+# --- the portal (API-DSN) -------------------------------------------------------------------
+
+
+class PortalError(DsnlinkError):
+    code = "portal"
+    default_message = "Net-entreprises a renvoyé une erreur."
+    exit_code = 10
+    #: Whether an automatic retry of the same call is safe and useful.
+    retryable: ClassVar[bool] = False
+
+
+class CredentialError(PortalError):
+    """The portal refused the credentials. Never retried: repeated failures lock the account."""
+
+    code = "portal.credentials"
+    exit_code = 11
+
+
+class WrongCredentials(CredentialError):
+    code = "portal.wrong_credentials"
+    default_message = (
+        "Net-entreprises refuse les identifiants : le SIRET, le nom, le prénom ou le mot de passe "
+        "ne correspond pas exactement (le portail ne dit pas lequel)."
+    )
+    default_remedy = (
+        "Copiez-collez les quatre valeurs depuis le portail Net-entreprises (majuscules, accents, "
+        "espaces), puis enregistrez l'identité à nouveau. Aucun nouvel essai ne sera fait d'ici "
+        "là, pour ne pas bloquer votre compte."
+    )
+
+
+class PasswordExpired(CredentialError):
+    code = "portal.password_expired"
+    default_message = "Le mot de passe Net-entreprises a expiré."
+    default_remedy = (
+        "Connectez-vous sur net-entreprises.fr pour le renouveler, puis saisissez le nouveau "
+        "mot de passe dans dsnlink."
+    )
+
+
+class NotRegisteredForDsn(CredentialError):
+    code = "portal.not_registered"
+    default_message = "Ce compte Net-entreprises n'est pas inscrit au service DSN."
+    default_remedy = (
+        "Inscrivez-le au service DSN sur net-entreprises.fr ; l'inscription prend effet le "
+        "lendemain."
+    )
+
+
+class AccountLocked(CredentialError):
+    code = "portal.account_locked"
+    default_message = "Le compte Net-entreprises est bloqué (trop d'essais infructueux)."
+    default_remedy = (
+        "Débloquez-le sur net-entreprises.fr (« Mot de passe oublié ? ») ou auprès du support "
+        "Net-entreprises, puis saisissez à nouveau le mot de passe dans dsnlink."
+    )
+
+
+class TokenRejected(PortalError):
+    code = "portal.token_rejected"
+    default_message = "Le jeton de session Net-entreprises a expiré ou est invalide."
+
+
+class RequestRefused(PortalError):
+    code = "portal.request_refused"
+    default_message = "Net-entreprises a jugé la requête dangereuse et l'a refusée (407)."
+    default_remedy = (
+        "Vérifiez qu'aucun proxy ne modifie les requêtes ; si le problème persiste, contactez le "
+        "support Net-entreprises."
+    )
+
+
+class BadRequest(PortalError):
+    code = "portal.bad_request"
+    default_message = "Net-entreprises a refusé une donnée mal formée (422)."
+
+
+class WindowTooWide(PortalError):
+    code = "portal.window_too_wide"
+    default_message = "La période demandée à Net-entreprises est trop longue (429)."
+
+
+class ServiceUnavailable(PortalError):
+    code = "portal.unavailable"
+    default_message = "Le service Net-entreprises est indisponible ou en maintenance."
+    default_remedy = "Réessayez plus tard ; dsnlink réessaiera automatiquement."
+    retryable = True
+
+
+class ProtocolError(PortalError):
+    code = "portal.protocol"
+    default_message = "Net-entreprises a renvoyé une réponse inattendue."
+    retryable = True
+
+
+class DepositFateUnknown(PortalError):
+    """The deposit POST was sent but no answer came: it may have arrived. Never re-sent blindly."""
+
+    code = "portal.deposit_fate_unknown"
+    default_message = (
+        "Le dépôt a été envoyé mais aucune réponse n'est arrivée : on ne sait pas s'il a été reçu."
+    )
+    default_remedy = (
+        "dsnlink vérifie la liste des dépôts sur Net-entreprises avant tout nouvel envoi."
+    )
+
+
+class NetworkError(PortalError):
+    code = "network"
+    default_message = "Impossible de joindre le serveur."
+    default_remedy = "Vérifiez la connexion Internet et les paramètres de connexion (proxy)."
+    retryable = True
+
+
+class DnsError(NetworkError):
+    code = "network.dns"
+    default_message = "Le nom du serveur n'a pas pu être résolu (DNS)."
+
+
+class ConnectError(NetworkError):
+    code = "network.connect"
+    default_message = "La connexion au serveur a échoué."
+
+
+class TlsError(NetworkError):
+    code = "network.tls"
+    default_message = "La connexion sécurisée (TLS) a échoué."
+    default_remedy = (
+        "Vérifiez la date de l'ordinateur et le certificat présenté ; un proxy qui intercepte "
+        "le trafic chiffré peut en être la cause."
+    )
+    retryable = False
+
+
+class NetworkTimeout(NetworkError):
+    code = "network.timeout"
+    default_message = "Le serveur n'a pas répondu à temps."
+    default_remedy = "Réessayez, ou choisissez le mode de connexion « Étendu »."
+
+
+class ProxyError(NetworkError):
+    code = "network.proxy"
+    default_message = "Le proxy est injoignable ou refuse la connexion."
+    default_remedy = "Vérifiez l'adresse, le port et l'identifiant du proxy."
+
+
+# --- pipeline and simulator -----------------------------------------------------------------
+
+
+class PipelineError(DsnlinkError):
+    code = "pipeline"
+    default_message = "Erreur pendant le traitement des dépôts."
+    exit_code = 12
+
+
+class SimulatorError(DsnlinkError):
+    code = "simulator"
+    default_message = "Erreur du simulateur Net-entreprises."
+    exit_code = 13

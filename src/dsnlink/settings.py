@@ -1,0 +1,73 @@
+"""Every setting of dsnlink, in one place.
+
+Settings come from environment variables prefixed ``DSNLINK_`` (``DSNLINK_DATA_DIR``...),
+then defaults. Secrets are ``SecretStr`` so that they never print. Each setting is documented
+in ``docs/settings.md`` (a test checks it).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("dsnlink", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Process-wide settings (installation-wide ones live in the database)."""
+
+    model_config = SettingsConfigDict(env_prefix="DSNLINK_", extra="ignore")
+
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Data folder: SQLite database, key file, return files, logs.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the database; default: SQLite file in the data folder.",
+    )
+    master_key: SecretStr | None = Field(
+        default=None,
+        description="Master key (base64 of 32 bytes); else the key file, else the OS keyring.",
+    )
+    master_key_file: Path | None = Field(
+        default=None,
+        description="Path of the master key file; default: master.key in the data folder.",
+    )
+    keyring: bool = Field(
+        default=True,
+        description="Use the OS keyring for the master key when one is available.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="WARNING", description="Level of the log lines written to stderr."
+    )
+    log_json: bool = Field(default=False, description="Write log lines as JSON.")
+    password_hash_profile: Literal["owasp", "fast-insecure-tests"] = Field(
+        default="owasp",
+        description="argon2id parameters for local accounts; the second is for tests only.",
+    )
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "dsnlink.sqlite3"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def effective_master_key_file(self) -> Path:
+        return self.master_key_file or self.data_dir / "master.key"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once. Tests call ``get_settings.cache_clear()``."""
+    return Settings()

@@ -1,0 +1,102 @@
+"""Shared fixtures: hermetic environment, PostgreSQL, browser, CI strictness.
+
+Under ``CI=true`` a test skipped for a missing PostgreSQL server or browser is a failure:
+CI installs both, so a skip there would hide a broken install step.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src"
+SHARED = ROOT.parent / "shared"
+REFERENCE = SHARED / "reference"
+
+_PROXY_VARS = (
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "SSL_CERT_FILE",
+    "REQUESTS_CA_BUNDLE",
+)
+
+# Subprocesses started by tests (CLI, servers, workers) must import this tree's sources.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])]
+)
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(autouse=True)
+def hermetic_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    """No proxy, no DSNLINK_* from the machine, a fresh data folder, cheap password hashing."""
+    for name in list(os.environ):
+        if name.startswith("DSNLINK_") and name != "DSNLINK_TEST_PG_URL":
+            monkeypatch.delenv(name, raising=False)
+    for name in _PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+    data_dir = tmp_path_factory.mktemp("dsnlink-data")
+    monkeypatch.setenv("DSNLINK_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("DSNLINK_PASSWORD_HASH_PROFILE", "fast-insecure-tests")
+    monkeypatch.setenv("DSNLINK_KEYRING", "false")
+    from dsnlink.settings import get_settings
+
+    get_settings.cache_clear()
+    yield data_dir
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def reference_dir() -> Path:
+    if not REFERENCE.is_dir():
+        pytest.fail(f"reference material not found at {REFERENCE}")
+    return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """URL of the PostgreSQL server for tests; skipped (failed under CI) when absent."""
+    url = os.environ.get("DSNLINK_TEST_PG_URL")
+    if not url:
+        if in_ci():
+            pytest.fail("DSNLINK_TEST_PG_URL is not set under CI")
+        pytest.skip("DSNLINK_TEST_PG_URL is not set: PostgreSQL tests skipped")
+    return url
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        if in_ci():
+            pytest.fail("Debian's chromium is not installed under CI")
+        pytest.skip("chromium not installed: browser tests skipped")
+    return path
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI, any skipped test fails the run (a skip would hide a missing service)."""
+    if not in_ci():
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if skipped and session.exitstatus == 0:
+        sys.stderr.write(f"\nCI: {skipped} test(s) skipped; a skip is a failure under CI.\n")
+        session.exitstatus = 1
