@@ -1,0 +1,1 @@
+"""Encryption at rest of Net-entreprises passwords and every other secret."""
