@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import importlib.util
 import subprocess
 import sys
 
@@ -12,9 +12,10 @@ from tests.conftest import ROOT
 
 
 def _tool(name: str) -> list[str]:
-    if shutil.which(name, path=str(ROOT / ".venv" / "bin")) or shutil.which(name):
-        return [sys.executable, "-m", name]
-    pytest.fail(f"{name} is not installed: install the test extras")
+    # Run the tool with this interpreter, so a worktree or a CI venv uses its own install.
+    if importlib.util.find_spec(name) is None:
+        pytest.fail(f"{name} is not installed: install the test extras")
+    return [sys.executable, "-m", name]
 
 
 def test_ruff_lint_clean() -> None:
