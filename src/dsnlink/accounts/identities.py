@@ -55,11 +55,13 @@ _BLOCKING: dict[IdentityState, type[CredentialError]] = {
 
 
 class SecretSealer(Protocol):
-    """What identities need from the vault: seal and open one value bound to its ref."""
+    """What identities need from the vault (:class:`dsnlink.vault.Vault` is one): seal and
+    open one value bound to its ref, without touching the store, so that the sealed blob is
+    written in the same transaction as the identity's row."""
 
-    def seal(self, ref: SecretRef, value: str) -> bytes: ...
+    def seal(self, ref: SecretRef, plaintext: bytes) -> bytes: ...
 
-    def open(self, ref: SecretRef, blob: bytes) -> str: ...
+    def open(self, ref: SecretRef, blob: bytes) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ class IdentityService:
                 )
             if values.password is not None:
                 ref = password_ref(identity.id)
-                r.secrets.put_sealed(ref, self._sealer.seal(ref, values.password))
+                r.secrets.put_sealed(ref, self._sealer.seal(ref, values.password.encode()))
             audit(
                 r,
                 self._ctx,
@@ -222,7 +224,10 @@ class IdentityService:
                 remedy="Saisissez-le à nouveau dans l'onglet Net-entreprises.",
                 identity=identity_id,
             )
-        password = self._sealer.open(ref, blob)
+        try:
+            password = self._sealer.open(ref, blob).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise CorruptRecord(identity=identity_id) from exc
         register_secret(password)
         return password
 

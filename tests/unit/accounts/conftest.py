@@ -11,7 +11,9 @@ import pytest
 from dsnlink.accounts import Accounts, IdentityInput, PasswordHasher
 from dsnlink.store import MemoryStore, SqlStore, Store, open_database, upgrade
 from dsnlink.store.records import Environment, Mode, Module, User
-from tests.unit.accounts.fakes import FakeSealer
+from dsnlink.vault import Vault
+from dsnlink.vault.keys import KeyRing, MasterKey
+from dsnlink.vault.memory import MemorySealedSecretStore
 
 ADMIN_PW = "admin-password-1"
 PW = "user-password-1"
@@ -76,10 +78,15 @@ def store(request: pytest.FixtureRequest, tmp_path: Path, migrated_sqlite: Path)
     db.dispose()
 
 
+def make_vault() -> Vault:
+    """The real vault, with a fresh master key (its own store is not used by accounts)."""
+    return Vault(KeyRing(MasterKey.generate()), MemorySealedSecretStore())
+
+
 def make_world(store: Store) -> World:
     clock = FakeClock()
     accounts = Accounts.build(
-        store, FakeSealer(), hasher=PasswordHasher("fast-insecure-tests"), clock=clock
+        store, make_vault(), hasher=PasswordHasher("fast-insecure-tests"), clock=clock
     )
     with store.write() as r:
         r.installation.create(

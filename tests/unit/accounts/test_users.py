@@ -14,8 +14,7 @@ from dsnlink.errors import (
     NotFound,
 )
 from dsnlink.store.records import Module
-from tests.unit.accounts.conftest import ADMIN_PW, PW, World
-from tests.unit.accounts.fakes import FakeSealer
+from tests.unit.accounts.conftest import ADMIN_PW, PW, World, make_vault
 
 
 def test_login_is_case_insensitive_and_unique(world: World) -> None:
@@ -58,7 +57,7 @@ def test_throttling_grows_persists_and_clears(world: World) -> None:
         users.authenticate("Dupont", "bad-password")
     # The wait doubled, and a fresh service over the same store still knows it.
     again = Accounts.build(
-        world.store, FakeSealer(), hasher=PasswordHasher("fast-insecure-tests"), clock=world.clock
+        world.store, make_vault(), hasher=PasswordHasher("fast-insecure-tests"), clock=world.clock
     )
     world.clock.advance(delay_after(FREE_FAILURES).total_seconds())
     with pytest.raises(LoginThrottled):
@@ -91,7 +90,7 @@ def test_rehash_on_login_when_parameters_change(world: World) -> None:
         before = r.users.by_login("Dupont")
     assert before is not None and "m=8," in before.password_hash
     stronger = Accounts.build(
-        world.store, FakeSealer(), hasher=PasswordHasher("owasp"), clock=world.clock
+        world.store, make_vault(), hasher=PasswordHasher("owasp"), clock=world.clock
     )
     stronger.users.authenticate("Dupont", PW)
     with world.store.read() as r:
