@@ -13,10 +13,14 @@ Pure code: it imports nothing of dsnlink but :mod:`dsnlink.errors`. Public API::
 
 from __future__ import annotations
 
-from dsnlink.norme.findings import Finding, Report, Severity
+from dsnlink.norme.findings import CODES, Finding, Report, Severity
+from dsnlink.norme.generator import FAULTS, generate_monthly_dsn
+from dsnlink.norme.model import Block, Declaration, Envoi, Line
+from dsnlink.norme.reader import read_envois
 from dsnlink.norme.source import Source
 from dsnlink.norme.summary import Summary
 from dsnlink.norme.validator import run
+from dsnlink.norme.writer import split_envoi, write_envois
 
 
 def validate(source: Source, *, employees: bool = True, max_findings: int = 5000) -> Report:
@@ -34,4 +38,21 @@ def summarize(source: Source, *, employees: bool = True) -> Summary:
     return summary
 
 
-__all__ = ["Finding", "Report", "Severity", "Summary", "summarize", "validate"]
+__all__ = [
+    "CODES",
+    "FAULTS",
+    "Block",
+    "Declaration",
+    "Envoi",
+    "Finding",
+    "Line",
+    "Report",
+    "Severity",
+    "Summary",
+    "generate_monthly_dsn",
+    "read_envois",
+    "split_envoi",
+    "summarize",
+    "validate",
+    "write_envois",
+]
