@@ -190,6 +190,8 @@ def generate_monthly_dsn(
         lines += _declaration(
             rng, decl_siret, period, nature, declaration_type, employees, faults, sequence
         )
+        if norme != "P25V01":  # the 2026 norme dropped the headcounts S21.G00.06.009/11.008
+            lines = [ln for ln in lines if not ln.startswith(("S21.G00.06.009", "S21.G00.11.008"))]
     if "missing-totals" not in faults:
         total = len(lines) + 2 + (1 if "wrong-line-count" in faults else 0)
         count = declarations + (1 if "wrong-declaration-count" in faults else 0)

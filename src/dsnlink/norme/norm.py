@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from dsnlink.norme.tables import load_table
+from dsnlink.norme.tables import available_versions, load_table
 
 #: Characters allowed in any value: ISO-8859-1 without the control characters (CT §3.5).
 ALLOWED = rb"\x20-\x7e\xa0-\xff"
@@ -24,6 +24,7 @@ _LETTER = rb"A-Za-z\xc0-\xd6\xd8-\xf6\xf8-\xff"
 IDENTITY = rb"'?[" + _LETTER + rb"]+(?:(?:[ '\-]|--)[" + _LETTER + rb"]+)*"
 NEVER = re.compile(rb"(?!)")
 FORBIDDEN_USAGES = frozenset({"I", "N"})
+VERSION_RUBRIQUE = "S10.G00.00.006"
 _ENVELOPE_ORDER = {"S10.G00.01": 1, "S10.G00.02": 2}
 
 Matcher = Callable[[bytes, int, int], "re.Match[bytes] | None"]
@@ -97,6 +98,10 @@ def get_model(version: str, nature: str) -> Model:
     rubriques: dict[str, RubriqueSpec] = {}
     masks: dict[str, int] = {}
     for rid, r in table["rubriques"].items():
+        if rid == VERSION_RUBRIQUE:
+            # the envoi says which norme it follows before its tables are known: any shipped
+            # version passes here, an unknown one is reported once by the validator
+            r = {**r, "enum": available_versions()}
         usage_map = r["usage"] or {}
         usage = usage_map.get(model_nature, "F")
         pattern = re.compile(r["pattern"].encode("latin-1"), re.DOTALL) if r["pattern"] else None
