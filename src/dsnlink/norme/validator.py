@@ -305,13 +305,13 @@ class Validator:
         return self.report
 
     def _file_findings(self, info: SourceInfo) -> None:
-        if info.bytes == 0:
+        if info.lines == 0:
             self.add("file.empty", "Le fichier est vide.", line=None)
         if info.utf16:
             self.add(
                 "file.not_latin1",
                 "Le fichier est en UTF-16 : la DSN doit être en ISO-8859-1 (Latin-1).",
-                line=1,
+                line=None,
             )
         if info.encoding == "utf-8":
             self.add(
@@ -319,7 +319,7 @@ class Validator:
                 "Le fichier est en UTF-8 ("
                 + ("avec" if info.bom else "sans")
                 + " BOM) : la plateforme attend de l'ISO-8859-1 ; dsnlink le convertira au dépôt.",
-                line=1,
+                line=None,
             )
         for line in info.not_latin1:
             self.add(
