@@ -130,6 +130,19 @@ def _name(element: etree._Element) -> str | None:
     return tag[tag.rfind("}") + 1 :]
 
 
+def _by_tag(table: dict[str, str]) -> dict[str, str]:
+    """``table`` keyed by tag as lxml gives it: unqualified, or in the GIP-MDS namespace."""
+    keyed = dict(table)
+    keyed.update({f"{{{model.GIPMDS_NS}}}{name}": attr for name, attr in table.items()})
+    return keyed
+
+
+# The employee is the hot path (a CRM lists every employee): one dict lookup per child.
+_EMPLOYEE_TAGS = _by_tag(
+    {**_EMPLOYEE, "rang": "rank", "taux_imposition_PAS": "rate", "future_imposition_PAS": ""}
+)
+
+
 def _text(element: etree._Element) -> str | None:
     text = element.text
     if text is None:
@@ -147,6 +160,7 @@ class Reader:
 
     def __init__(self) -> None:
         self.warnings: list[str] = []
+        self._decimals: dict[str, Decimal] = {}
 
     # -- values --------------------------------------------------------------------------
 
@@ -155,7 +169,9 @@ class Reader:
         self.warnings.append(f"Valeur illisible pour « {name} » : « {shown} » (ignorée).")
 
     def integer(self, element: etree._Element, name: str) -> int | None:
-        text = _text(element)
+        return self.integer_text(_text(element), name)
+
+    def integer_text(self, text: str | None, name: str) -> int | None:
         if text is None:
             return None
         if _INTEGER.fullmatch(text) and len(text) <= 18:
@@ -164,11 +180,20 @@ class Reader:
         return None
 
     def decimal(self, element: etree._Element, name: str) -> Decimal | None:
-        text = _text(element)
+        return self.decimal_text(_text(element), name)
+
+    def decimal_text(self, text: str | None, name: str) -> Decimal | None:
         if text is None:
             return None
+        # A CRM repeats a few hundred distinct rates over thousands of employees.
+        known = self._decimals.get(text)
+        if known is not None:
+            return known
         if _DECIMAL.fullmatch(text) and len(text) <= 32:
-            return Decimal(text)
+            value = Decimal(text)
+            if len(self._decimals) < 10_000:
+                self._decimals[text] = value
+            return value
         self._bad(name, text)
         return None
 
@@ -232,24 +257,34 @@ class Reader:
         return Contract(**self.fields(element, _CONTRACT))
 
     def employee(self, element: etree._Element) -> Employee:
-        values = self.fields(element, _EMPLOYEE, self._employee_special)
+        values: dict[str, Any] = {}
+        for child in element:
+            attr = _EMPLOYEE_TAGS.get(child.tag)
+            if attr is None:
+                continue
+            if attr == "":
+                self._future_rate(child, values)
+                continue
+            text = child.text
+            values[attr] = text.strip() or None if text is not None else None
+        rate = values.get("rate")
+        if rate is not None:
+            values["rate"] = self.decimal_text(rate, "taux_imposition_PAS")
+        rank = values.get("rank")
+        if rank is not None:
+            values["rank"] = self.integer_text(rank, "rang")
         origin = element.get("origine")
         if origin:
             values["origin"] = origin.strip() or None
         return Employee(**values)
 
-    def _employee_special(self, name: str, child: etree._Element, values: dict[str, Any]) -> None:
-        if name == "taux_imposition_PAS":
-            values["rate"] = self.decimal(child, name)
-        elif name == "rang":
-            values["rank"] = self.integer(child, name)
-        elif name == "future_imposition_PAS":
-            for part in child:
-                part_name = _name(part)
-                if part_name == "taux":
-                    values["future_rate"] = self.decimal(part, "future_imposition_PAS/taux")
-                elif part_name == "date_effet":
-                    values["future_rate_date"] = self.day(part, "future_imposition_PAS/date_effet")
+    def _future_rate(self, element: etree._Element, values: dict[str, Any]) -> None:
+        for part in element:
+            part_name = _name(part)
+            if part_name == "taux":
+                values["future_rate"] = self.decimal(part, "future_imposition_PAS/taux")
+            elif part_name == "date_effet":
+                values["future_rate_date"] = self.day(part, "future_imposition_PAS/date_effet")
 
     def anomaly(self, element: etree._Element, level: str) -> Anomaly:
         values: dict[str, Any] = {"level": level}
