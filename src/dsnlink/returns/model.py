@@ -245,9 +245,18 @@ class ReturnDocument:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view: decimals and dates as strings, with the document's kind."""
-        data: dict[str, Any] = {"kind": self.kind}
+        data: dict[str, Any] = {"kind": self.kind, **self._summary()}
         data.update(_jsonable(dataclasses.asdict(self)))
         return data
+
+    def _summary(self) -> dict[str, Any]:
+        """What scripts look at first, before the full structure."""
+        return {
+            "idflux": self.idflux,
+            "state": self.state,
+            "blocking": self.blocking,
+            "anomalies_count": len(self.anomalies),
+        }
 
 
 def _jsonable(value: Any) -> Any:
@@ -281,6 +290,14 @@ class DepositReport(ReturnDocument):
     def received_at(self) -> datetime | None:
         return self.envoi.received_at
 
+    def _summary(self) -> dict[str, Any]:
+        received = self.received_at
+        return {
+            **ReturnDocument._summary(self),
+            "accepted": self.accepted,
+            "received_at": received.isoformat() if received else None,
+        }
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConformityReport(ReturnDocument):
@@ -304,6 +321,9 @@ class ConformityReport(ReturnDocument):
             found.extend(declaration.counters)
         return tuple(found)
 
+    def _summary(self) -> dict[str, Any]:
+        return {**ReturnDocument._summary(self), "conform": self.conform}
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PasRateReport(ReturnDocument):
@@ -326,6 +346,14 @@ class PasRateReport(ReturnDocument):
     @property
     def nic(self) -> str | None:
         return self.declarations[0].nic if self.declarations else None
+
+    def _summary(self) -> dict[str, Any]:
+        employees = self.employees
+        return {
+            **ReturnDocument._summary(self),
+            "employees_count": len(employees),
+            "without_rate_count": sum(e.rate is None for e in employees),
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -75,10 +75,19 @@ def _read(path: Path) -> bytes:
             )
         return path.read_bytes()
     except OSError as exc:
+        reason = _OS_REASONS.get(type(exc), "erreur du système")
         raise ReturnParseError(
-            f"Le fichier « {path} » ne peut pas être lu : {exc.strerror or exc}.",
+            f"Le fichier « {path} » ne peut pas être lu : {reason}.",
             remedy="Vérifiez le chemin et les droits d'accès au fichier.",
+            errno=exc.errno,
         ) from exc
+
+
+_OS_REASONS: dict[type[OSError], str] = {
+    FileNotFoundError: "il n'existe pas",
+    IsADirectoryError: "c'est un dossier",
+    PermissionError: "accès refusé",
+}
 
 
 # --- the JSON deposit answer -----------------------------------------------------------------
