@@ -8,10 +8,7 @@ Unknown elements are skipped, missing ones give ``None``, unreadable values a wa
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from datetime import date, time
-from decimal import Decimal
 from typing import Any
 
 from lxml import etree
@@ -28,11 +25,7 @@ from dsnlink.returns.model import (
     ReturnDocument,
     Rubrique,
 )
-
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-_TIME = re.compile(r"([0-9]{2}):([0-9]{2}):([0-9]{2})")
+from dsnlink.returns.values import ValueReader, collapsed, is_integer, local_name, text
 
 #: Return nature by the root's ``type`` attribute, for types that are not a number.
 TYPE_NATURES = {
@@ -117,17 +110,10 @@ def nature_of_type(type_: str | None) -> int | None:
     """The return nature a ``type`` attribute stands for (``None`` when unknown)."""
     if not type_:
         return None
-    text = type_.strip()
-    if _INTEGER.fullmatch(text) and len(text) <= 4:
-        return int(text)
-    return TYPE_NATURES.get(" ".join(text.upper().split()))
-
-
-def _name(element: etree._Element) -> str | None:
-    tag = element.tag
-    if not isinstance(tag, str):
-        return None  # comment, processing instruction
-    return tag[tag.rfind("}") + 1 :]
+    name = type_.strip()
+    if is_integer(name) and len(name) <= 4:
+        return int(name)
+    return TYPE_NATURES.get(" ".join(name.upper().split()))
 
 
 def _by_tag(table: dict[str, str]) -> dict[str, str]:
@@ -143,91 +129,8 @@ _EMPLOYEE_TAGS = _by_tag(
 )
 
 
-def _text(element: etree._Element) -> str | None:
-    text = element.text
-    if text is None:
-        return None
-    return text.strip() or None
-
-
-def _collapsed(element: etree._Element) -> str | None:
-    text = element.text
-    return " ".join(text.split()) or None if text else None
-
-
-class Reader:
-    """Walks one document; collects warnings instead of failing on a bad value."""
-
-    def __init__(self) -> None:
-        self.warnings: list[str] = []
-        self._decimals: dict[str, Decimal] = {}
-
-    # -- values --------------------------------------------------------------------------
-
-    def _bad(self, name: str, text: str) -> None:
-        shown = text if len(text) <= 40 else text[:40] + "…"
-        self.warnings.append(f"Valeur illisible pour « {name} » : « {shown} » (ignorée).")
-
-    def integer(self, element: etree._Element, name: str) -> int | None:
-        return self.integer_text(_text(element), name)
-
-    def integer_text(self, text: str | None, name: str) -> int | None:
-        if text is None:
-            return None
-        if _INTEGER.fullmatch(text) and len(text) <= 18:
-            return int(text)
-        self._bad(name, text)
-        return None
-
-    def decimal(self, element: etree._Element, name: str) -> Decimal | None:
-        return self.decimal_text(_text(element), name)
-
-    def decimal_text(self, text: str | None, name: str) -> Decimal | None:
-        if text is None:
-            return None
-        # A CRM repeats a few hundred distinct rates over thousands of employees.
-        known = self._decimals.get(text)
-        if known is not None:
-            return known
-        if _DECIMAL.fullmatch(text) and len(text) <= 32:
-            value = Decimal(text)
-            if len(self._decimals) < 10_000:
-                self._decimals[text] = value
-            return value
-        self._bad(name, text)
-        return None
-
-    def day(self, element: etree._Element, name: str) -> date | None:
-        return self.day_text(_text(element), name)
-
-    def day_text(self, text: str | None, name: str) -> date | None:
-        if text is None:
-            return None
-        match = _DATE.match(text)  # a time zone suffix, allowed by xs:date, is ignored
-        if match:
-            try:
-                year, month, day = (int(g) for g in match.groups())
-                return date(year, month, day)
-            except ValueError:
-                pass
-        self._bad(name, text)
-        return None
-
-    def moment(self, element: etree._Element, name: str) -> time | None:
-        return self.time_text(_text(element), name)
-
-    def time_text(self, text: str | None, name: str) -> time | None:
-        if text is None:
-            return None
-        match = _TIME.match(text)
-        if match:
-            try:
-                hour, minute, second = (int(g) for g in match.groups())
-                return time(hour, minute, second)
-            except ValueError:
-                pass
-        self._bad(name, text)
-        return None
+class Reader(ValueReader):
+    """Walks one document, block by block."""
 
     # -- blocks --------------------------------------------------------------------------
 
@@ -240,12 +143,12 @@ class Reader:
         """Keyword arguments for a model: text children by ``table``, others to ``special``."""
         values: dict[str, Any] = {}
         for child in element:
-            name = _name(child)
+            name = local_name(child)
             if name is None:
                 continue
             attr = table.get(name)
             if attr is not None:
-                values[attr] = _text(child)
+                values[attr] = text(child)
             elif special is not None:
                 special(name, child, values)
         return values
@@ -265,8 +168,8 @@ class Reader:
             if attr == "":
                 self._future_rate(child, values)
                 continue
-            text = child.text
-            values[attr] = text.strip() or None if text is not None else None
+            raw = child.text
+            values[attr] = raw.strip() or None if raw is not None else None
         rate = values.get("rate")
         if rate is not None:
             values["rate"] = self.decimal_text(rate, "taux_imposition_PAS")
@@ -280,7 +183,7 @@ class Reader:
 
     def _future_rate(self, element: etree._Element, values: dict[str, Any]) -> None:
         for part in element:
-            part_name = _name(part)
+            part_name = local_name(part)
             if part_name == "taux":
                 values["future_rate"] = self.decimal(part, "future_imposition_PAS/taux")
             elif part_name == "date_effet":
@@ -291,23 +194,23 @@ class Reader:
         related: list[Rubrique] = []
         employees: list[Employee] = []
         for child in element:
-            name = _name(child)
+            name = local_name(child)
             if name == "description":
                 for part in child:
-                    part_name = _name(part)
+                    part_name = local_name(part)
                     if part_name == "code":
-                        values["code"] = _text(part)
+                        values["code"] = text(part)
                     elif part_name == "categorie":
-                        values["category"] = _text(part)
+                        values["category"] = text(part)
                     elif part_name == "message":
-                        values["message"] = _collapsed(part)
+                        values["message"] = collapsed(part)
                     elif part_name == "numero_ligne":
                         values["line"] = self.integer(part, "numero_ligne")
                     elif part_name == "nombre":
                         values["count"] = self.integer(part, "nombre")
             elif name == "valeurs":
                 for part in child:
-                    part_name = _name(part)
+                    part_name = local_name(part)
                     if part_name == "rubrique_declenchante":
                         trigger = self.rubrique(part)
                         values["rubrique"] = trigger.identifier
@@ -317,7 +220,7 @@ class Reader:
                         related.append(self.rubrique(part))
             elif name == "environnement":
                 for part in child:
-                    part_name = _name(part)
+                    part_name = local_name(part)
                     if part_name == "salarie":
                         employees.append(self.employee(part))
                     elif part_name == "contrat":
@@ -327,9 +230,9 @@ class Reader:
     def counter(self, element: etree._Element) -> Counter:
         values: dict[str, Any] = {}
         for child in element:
-            name = _name(child)
+            name = local_name(child)
             if name in {"categorie", "envoi_categorie"}:
-                values["category"] = _text(child)
+                values["category"] = text(child)
             elif name == "nombre":
                 values["count"] = self.integer(child, "nombre")
         return Counter(**values)
@@ -339,14 +242,14 @@ class Reader:
         counters: list[Counter] = []
         anomalies: list[Anomaly] = []
         for child in element:
-            name = _name(child)
+            name = local_name(child)
             if name in {"envoi_identification", "bordereau_identification"}:
                 values.update(self.fields(child, _ENVOI_ID, self._envoi_special))
             elif name == "envoi_bilan":
                 for part in child:
-                    part_name = _name(part)
+                    part_name = local_name(part)
                     if part_name == "envoi_etat":
-                        values["state"] = _text(part)
+                        values["state"] = text(part)
                     elif part_name == "envoi_contenu":
                         values.update(self._counts(part, "declarations", "salaries"))
                     elif part_name == "envoi_compteurs":
@@ -371,7 +274,7 @@ class Reader:
         """``envoi_contenu`` / ``declaration_contenu``: the counts ``names`` allows."""
         values: dict[str, int | None] = {}
         for child in element:
-            name = _name(child)
+            name = local_name(child)
             if name is not None and (name in names or name == "individus_non_salaries"):
                 values[_COUNTS[name]] = self.integer(child, name)
         return values
@@ -380,7 +283,7 @@ class Reader:
         values: dict[str, Any] = {}
         anomalies: list[Anomaly] = []
         for child in element:
-            name = _name(child)
+            name = local_name(child)
             if name == "declaration_identification":
                 values.update(self.fields(child, _DECLARATION_ID, self._rank))
             elif name == "declaration_bilan":
@@ -399,26 +302,26 @@ class Reader:
         employees: list[Employee] = []
         contracts: list[Contract] = []
         for child in element:
-            name = _name(child)
+            name = local_name(child)
             if name == "salarie":
                 employees.append(self.employee(child))
             elif name == "etat":
-                values["state"] = _text(child)
+                values["state"] = text(child)
             elif name == "declaration_contenu":
                 values.update(self._counts(child, "salaries", "contrats"))
             elif name == "declaration_compteurs":
                 counters.append(self.counter(child))
             elif name == "niveau_conformite":
                 for part in child:
-                    part_name = _name(part)
+                    part_name = local_name(part)
                     if part_name == "etat_conformite":
-                        values["conformity_state"] = _text(part)
+                        values["conformity_state"] = text(part)
                     elif part_name == "certificat_conformite":
-                        values["conformity_certificate"] = _collapsed(part)
+                        values["conformity_certificate"] = collapsed(part)
             elif name == "contrat":
                 contracts.append(self.contract(child))
             elif name == "mois":
-                values["main_month"] = _text(child)
+                values["main_month"] = text(child)
         values.update(
             counters=tuple(counters), employees=tuple(employees), contracts=tuple(contracts)
         )
@@ -429,7 +332,7 @@ def read_document(root: etree._Element, *, nature: int | None = None) -> ReturnD
     """Build the model of a parsed ``rapport``; ``nature`` (from a listing) wins over ``type``."""
     tag = root.tag if isinstance(root.tag, str) else ""
     namespace = tag[1 : tag.find("}")] if tag.startswith("{") else ""
-    if _name(root) != "rapport" or namespace.rstrip("/") not in {"", model.GIPMDS_NS[:-1]}:
+    if local_name(root) != "rapport" or namespace.rstrip("/") not in {"", model.GIPMDS_NS[:-1]}:
         raise ReturnParseError(
             f"Ce fichier XML n'est pas un fichier retour Net-entreprises (élément racine "
             f"« {tag[:80]} » au lieu de « rapport »).",
@@ -440,7 +343,7 @@ def read_document(root: etree._Element, *, nature: int | None = None) -> ReturnD
     envoi = Envoi()
     declarations: list[Declaration] = []
     for child in root:
-        name = _name(child)
+        name = local_name(child)
         if name in {"envoi", "bordereau"}:
             envoi = reader.envoi(child)
         elif name == "declaration":
