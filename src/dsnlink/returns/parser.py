@@ -123,10 +123,20 @@ def _by_tag(table: dict[str, str]) -> dict[str, str]:
     return keyed
 
 
-# The employee is the hot path (a CRM lists every employee): one dict lookup per child.
+# The employee is the hot path (a CRM lists every employee): one dict lookup per child, from
+# tag straight to the named tuple's position.
 _EMPLOYEE_TAGS = _by_tag(
     {**_EMPLOYEE, "rang": "rank", "taux_imposition_PAS": "rate", "future_imposition_PAS": ""}
 )
+_EMPLOYEE_INDEX = {
+    tag: (Employee._fields.index(attr) if attr else -1) for tag, attr in _EMPLOYEE_TAGS.items()
+}
+_RATE, _RANK = Employee._fields.index("rate"), Employee._fields.index("rank")
+_FUTURE_RATE = Employee._fields.index("future_rate")
+_FUTURE_DATE = Employee._fields.index("future_rate_date")
+_ORIGIN = Employee._fields.index("origin")
+_EMPLOYEE_EMPTY = (None,) * len(Employee._fields)
+_SALARIE = frozenset(_by_tag({"salarie": ""}))
 
 
 class Reader(ValueReader):
@@ -160,34 +170,32 @@ class Reader(ValueReader):
         return Contract(**self.fields(element, _CONTRACT))
 
     def employee(self, element: etree._Element) -> Employee:
-        values: dict[str, Any] = {}
+        values: list[Any] = list(_EMPLOYEE_EMPTY)
         for child in element:
-            attr = _EMPLOYEE_TAGS.get(child.tag)
-            if attr is None:
+            index = _EMPLOYEE_INDEX.get(child.tag)
+            if index is None:
                 continue
-            if attr == "":
+            if index < 0:
                 self._future_rate(child, values)
                 continue
             raw = child.text
-            values[attr] = raw.strip() or None if raw is not None else None
-        rate = values.get("rate")
-        if rate is not None:
-            values["rate"] = self.decimal_text(rate, "taux_imposition_PAS")
-        rank = values.get("rank")
-        if rank is not None:
-            values["rank"] = self.integer_text(rank, "rang")
+            values[index] = raw.strip() or None if raw is not None else None
+        if values[_RATE] is not None:
+            values[_RATE] = self.decimal_text(values[_RATE], "taux_imposition_PAS")
+        if values[_RANK] is not None:
+            values[_RANK] = self.integer_text(values[_RANK], "rang")
         origin = element.get("origine")
         if origin:
-            values["origin"] = origin.strip() or None
-        return Employee(**values)
+            values[_ORIGIN] = origin.strip() or None
+        return Employee._make(values)
 
-    def _future_rate(self, element: etree._Element, values: dict[str, Any]) -> None:
+    def _future_rate(self, element: etree._Element, values: list[Any]) -> None:
         for part in element:
             part_name = local_name(part)
             if part_name == "taux":
-                values["future_rate"] = self.decimal(part, "future_imposition_PAS/taux")
+                values[_FUTURE_RATE] = self.decimal(part, "future_imposition_PAS/taux")
             elif part_name == "date_effet":
-                values["future_rate_date"] = self.day(part, "future_imposition_PAS/date_effet")
+                values[_FUTURE_DATE] = self.day(part, "future_imposition_PAS/date_effet")
 
     def anomaly(self, element: etree._Element, level: str) -> Anomaly:
         values: dict[str, Any] = {"level": level}
@@ -302,10 +310,11 @@ class Reader(ValueReader):
         employees: list[Employee] = []
         contracts: list[Contract] = []
         for child in element:
-            name = local_name(child)
-            if name == "salarie":
+            if child.tag in _SALARIE:  # before anything else: there are thousands
                 employees.append(self.employee(child))
-            elif name == "etat":
+                continue
+            name = local_name(child)
+            if name == "etat":
                 values["state"] = text(child)
             elif name == "declaration_contenu":
                 values.update(self._counts(child, "salaries", "contrats"))
