@@ -190,12 +190,33 @@ def test_export_key(installation: Installation, tmp_path: Path) -> None:
     assert again.returncode == 3 and "existe déjà" in again.stderr
 
 
-def test_no_key_fails_closed_with_exit_3(installation: Installation) -> None:
-    installation.settings.effective_master_key_file.unlink()
-    for args in (("rotate-master-key",), ("reencrypt", "--json"), ("export-key",)):
+def test_no_key_fails_closed_then_a_new_key_is_created(installation: Installation) -> None:
+    lost = load_keyring(installation.settings).active
+    key_file = installation.settings.effective_master_key_file
+    key_file.unlink()
+    for args in (("rotate-master-key",), ("reencrypt", "--json")):
         result = run(*args)
         assert result.returncode == 3, (args, result.stderr)
         assert "Aucune clé maîtresse" in result.stdout + result.stderr
+    # Disaster recovery without an export: a new key, the old secrets named as unreadable.
+    created = run("create-key", "--file")
+    assert created.returncode == 0, created.stderr
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert "saisissez-les à nouveau" in created.stderr
+    assert run("create-key").returncode == 3  # never over an existing key
+    status = json.loads(run("status", "--json").stdout)
+    new = load_keyring(installation.settings).active
+    assert status["active_key_id"] == new.key_id and status["source"] == "file"
+    assert status["unknown_key_ids"] == [lost.key_id]
+    assert status["sealed_by_key_id"] == {lost.key_id: N}
+
+
+def test_status_counts_secrets_per_key(installation: Installation) -> None:
+    result = run("status")
+    assert result.returncode == 0, result.stderr
+    active = load_keyring(installation.settings).active.key_id
+    assert f"Clé active : {active}" in result.stdout
+    assert f"secrets sous la clé {active} : {N}" in result.stdout
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")

@@ -15,12 +15,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from dsnlink.cli.output import console, emit, err_console, json_option
 from dsnlink.errors import VaultError
 from dsnlink.settings import Settings, get_settings
-from dsnlink.vault.keys import EXPORT_WARNING, export_master_key, load_keyring, save_keyring
+from dsnlink.vault.keys import (
+    EXPORT_WARNING,
+    KeySource,
+    create_master_key,
+    export_master_key,
+    load_keyring,
+    save_keyring,
+)
 from dsnlink.vault.protocols import SealedSecretStore, SecretRef
 from dsnlink.vault.rotation import (
     RotationReport,
     count_sealed,
     forget_retired_keys,
+    keys_in_use,
     reencrypt_all,
     rotate_master_key,
 )
@@ -133,6 +141,70 @@ def forget_retired(json_output: bool) -> None:
             console.print(f"Anciennes clés encore utilisées : {', '.join(d['retired'])}.")
 
     emit(data, json_output=json_output, render=render)
+
+
+@vault_group.command("status")
+@json_option
+def status(json_output: bool) -> None:
+    """Affiche la clé maîtresse active, les anciennes clés et le nombre de secrets de chacune."""
+    settings = get_settings()
+    ring = load_keyring(settings)
+    with _secret_store(settings) as store:
+        usage = keys_in_use(store)
+    data = {
+        "source": str(ring.source),
+        "key_file": str(settings.effective_master_key_file)
+        if ring.source is KeySource.FILE
+        else None,
+        "active_key_id": ring.active.key_id,
+        "retired_key_ids": [k.key_id for k in ring.retired],
+        "sealed_by_key_id": usage,
+        "unknown_key_ids": sorted(k for k in usage if ring.get(k) is None),
+    }
+
+    def render(d: dict[str, Any]) -> None:
+        where = {"env": "DSNLINK_MASTER_KEY", "keyring": "trousseau de clés du système"}
+        console.print(
+            f"Clé active : {d['active_key_id']} ({where.get(d['source'], d['key_file'])})"
+        )
+        for key_id in d["retired_key_ids"]:
+            console.print(f"Ancienne clé : {key_id}")
+        for key_id, count in sorted(d["sealed_by_key_id"].items()):
+            console.print(f"  secrets sous la clé {key_id} : {count}")
+        if d["unknown_key_ids"]:
+            console.print(
+                f"[bold red]Clés inconnues ici :[/] {', '.join(d['unknown_key_ids'])} : ces "
+                "secrets ne peuvent pas être lus avec ce trousseau.",
+                markup=True,
+            )
+
+    emit(data, json_output=json_output, render=render)
+
+
+@vault_group.command("create-key")
+@click.option(
+    "--keyring/--file",
+    "use_keyring",
+    default=None,
+    help="Où enregistrer la clé (défaut : le trousseau du système s'il existe, sinon le "
+    "fichier de clé).",
+)
+def create_key(use_keyring: bool | None) -> None:
+    """Crée une clé maîtresse quand il n'en existe aucune (clé perdue sans export)."""
+    settings = get_settings()
+    where = None if use_keyring is None else KeySource.KEYRING if use_keyring else KeySource.FILE
+    ring = create_master_key(settings, where=where)
+    place = (
+        settings.effective_master_key_file
+        if ring.source is KeySource.FILE
+        else "le trousseau de clés du système"
+    )
+    console.print(f"Clé maîtresse {ring.active.key_id} créée dans {place}.")
+    err_console.print(
+        "Exportez-la maintenant (« dsnlink vault export-key --to … »). Les secrets chiffrés avec "
+        "une clé perdue restent illisibles : saisissez-les à nouveau. En réseau, ne créez pas "
+        "de clé sur chaque poste : installez sur chacun celle du premier."
+    )
 
 
 # --- helpers ---------------------------------------------------------------------------------
