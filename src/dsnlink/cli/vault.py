@@ -25,12 +25,21 @@ from dsnlink.vault.keys import (
 )
 from dsnlink.vault.protocols import SealedSecretStore, SecretRef
 from dsnlink.vault.rotation import (
+    DEFAULT_BATCH,
     RotationReport,
     count_sealed,
     forget_retired_keys,
     keys_in_use,
     reencrypt_all,
     rotate_master_key,
+)
+
+_batch_option = click.option(
+    "--batch-size",
+    type=click.IntRange(1, 100_000),
+    default=DEFAULT_BATCH,
+    show_default=True,
+    help="Secrets traités par transaction (et entre deux points de reprise).",
 )
 
 
@@ -66,8 +75,9 @@ def export_key(target: Path | None) -> None:
     "DSNLINK_MASTER_KEY) sans créer de nouvelle clé.",
 )
 @click.option("--dry-run", is_flag=True, help="Vérifier sans rien modifier.")
+@_batch_option
 @json_option
-def rotate(resume: bool, dry_run: bool, json_output: bool) -> None:
+def rotate(resume: bool, dry_run: bool, batch_size: int, json_output: bool) -> None:
     """Crée une nouvelle clé maîtresse et re-chiffre avec elle la clé de chaque secret."""
     settings = get_settings()
     ring = load_keyring(settings)
@@ -84,6 +94,7 @@ def rotate(resume: bool, dry_run: bool, json_output: bool) -> None:
                 resume=resume,
                 dry_run=dry_run,
                 start_after=start,
+                batch_size=batch_size,
                 progress=_chain(on_batch, None if dry_run else checkpoint.save),
             )
     if report.complete:
@@ -99,8 +110,9 @@ def rotate(resume: bool, dry_run: bool, json_output: bool) -> None:
 @vault_group.command("reencrypt")
 @click.option("--dry-run", is_flag=True, help="Vérifier sans rien modifier.")
 @click.option("--restart", is_flag=True, help="Tout reprendre au début (ignorer une reprise).")
+@_batch_option
 @json_option
-def reencrypt(dry_run: bool, restart: bool, json_output: bool) -> None:
+def reencrypt(dry_run: bool, restart: bool, batch_size: int, json_output: bool) -> None:
     """Re-chiffre chaque secret avec une nouvelle clé de données (reprend après une coupure)."""
     settings = get_settings()
     ring = load_keyring(settings)
@@ -113,6 +125,7 @@ def reencrypt(dry_run: bool, restart: bool, json_output: bool) -> None:
                 store,
                 dry_run=dry_run,
                 start_after=start,
+                batch_size=batch_size,
                 progress=_chain(on_batch, None if dry_run else checkpoint.save),
             )
     if report.complete and not dry_run:
