@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -40,6 +41,12 @@ class RunningSimulator:
     port: int
     simulator: Simulator
     ca_pem: Path | None
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context trusting the simulator's CA (and only it)."""
+        if self.ca_pem is None:
+            raise SimulatorError("Ce simulateur sert en HTTP simple, sans certificat.")
+        return ssl.create_default_context(cafile=str(self.ca_pem))
 
     # Python control API: thin shortcuts to ``simulator``.
     def advance(self, duration: str) -> datetime:
