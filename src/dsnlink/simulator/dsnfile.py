@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dsnlink.returns.build import FORMAT_NOT_RECOGNISED as _UNREADABLE
+
 #: ARE code of the platform for a file it cannot read (seen in GIP-MDS's sample).
-FORMAT_NOT_RECOGNISED = "B1-105-15"
+FORMAT_NOT_RECOGNISED = _UNREADABLE.code or "B1-105-15"
 
 
 @dataclass(frozen=True)
@@ -99,9 +101,7 @@ def read_facts(text: str) -> DsnFacts:
 def first_checks(body: bytes) -> tuple[DsnFacts | None, Rejection | None]:
     """The platform's reception checks: S10 first, Latin-1, one declaration per deposit."""
     if not body.startswith(b"S10"):
-        return None, Rejection(
-            FORMAT_NOT_RECOGNISED, "Le format du fichier depot_mtom n'est pas reconnu."
-        )
+        return None, Rejection(FORMAT_NOT_RECOGNISED, _UNREADABLE.message or "")
     if _looks_like_utf8(body):
         return None, Rejection(
             FORMAT_NOT_RECOGNISED,

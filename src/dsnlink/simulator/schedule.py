@@ -76,7 +76,7 @@ def plan_returns(
     schedule = config.schedule
     anomalies = validator_anomalies(body) if config.validate_files else []
     planned.anomalies = anomalies
-    conforming = not any(a.category == "bloquant" for a in anomalies)
+    conforming = not any(a.category == documents.BLOCKING for a in anomalies)
     planned.returns.append(
         PlannedReturn(
             "11",
@@ -95,14 +95,14 @@ def plan_returns(
     if not conforming:
         return planned
     ack_delay = timedelta(minutes=schedule.acknowledgements_after_minutes)
-    for nature, ops, kind in (("60", "URSSAF", "AR URSSAF"), ("92", "DGFIP", "AR DGFIP")):
+    for nature, ops in ((60, "URSSAF"), (92, "DGFIP")):
         planned.returns.append(
             PlannedReturn(
-                nature,
+                str(nature),
                 ops,
                 "OK",
                 ack_delay,
-                documents.acknowledgement(kind=kind, idflux=idflux, facts=facts),
+                documents.acknowledgement(nature=nature, idflux=idflux, facts=facts),
             )
         )
     if facts.employees:

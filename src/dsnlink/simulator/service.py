@@ -11,12 +11,13 @@ import gzip
 import hashlib
 import json
 import secrets
-import string
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dsnlink.errors import InvalidInput, NotFound
+from dsnlink.returns import Anomaly
+from dsnlink.returns.build import new_idflux
 from dsnlink.simulator.accounts import (
     DEFAULT_ACCOUNTS,
     Account,
@@ -30,13 +31,6 @@ from dsnlink.simulator.faults import FaultPlan
 from dsnlink.simulator.schedule import plan_returns
 from dsnlink.simulator.store import Row, Store
 from dsnlink.simulator.tokens import Credentials, Tokens
-
-_IDFLUX_ALPHABET = string.ascii_letters + string.digits + "."
-IDFLUX_LENGTH = 23
-
-
-def new_idflux() -> str:
-    return "".join(secrets.choice(_IDFLUX_ALPHABET) for _ in range(IDFLUX_LENGTH))
 
 
 @dataclass(frozen=True)
@@ -171,7 +165,7 @@ class Simulator:
                     hashlib.sha256(body).hexdigest(),
                     len(body),
                     api_version,
-                    json.dumps([a.__dict__ for a in planned.anomalies]),
+                    json.dumps([_anomaly_record(a) for a in planned.anomalies]),
                     len(planned.facts.employees) if planned.facts else 0,
                 ),
             )
@@ -375,6 +369,15 @@ class Simulator:
 
     def close(self) -> None:
         self.store.close()
+
+
+def _anomaly_record(anomaly: Anomaly) -> dict[str, Any]:
+    return {
+        "code": anomaly.code,
+        "category": anomaly.category,
+        "message": anomaly.message,
+        "rubrique": anomaly.rubrique,
+    }
 
 
 def _iso(epoch: float) -> str:
