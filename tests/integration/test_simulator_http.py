@@ -138,3 +138,15 @@ def test_public_base_url_and_restart_on_the_same_state(tmp_path: Path) -> None:
             u and u.startswith("https://telechargement.example.test/telecharger-retour/1.0/")
             for u in urls
         )
+
+
+def test_listening_socket_lets_asyncio_disable_nagle() -> None:
+    # asyncio sets TCP_NODELAY only on sockets created with proto=IPPROTO_TCP; without it,
+    # every answer with a body waited for the client's delayed ACK (about 40 ms).
+    from dsnlink.simulator.server import _bind
+
+    sock = _bind("127.0.0.1", 0)
+    try:
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()
