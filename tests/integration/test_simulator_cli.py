@@ -106,3 +106,47 @@ def test_control_without_a_running_simulator_fails_clearly() -> None:
     assert result.returncode == 13
     assert "ne répond pas" in result.stderr
     assert "Que faire" in result.stderr
+
+
+def test_passwords_and_tokens_never_leak(tmp_path: Path) -> None:
+    canary = "CANARY-s3cr3t-cli"
+    config = tmp_path / "sim.json"
+    config.write_text(
+        json.dumps(
+            {
+                "accounts": [
+                    {"siret": "12345678900011", "nom": "N", "prenom": "P", "password": canary}
+                ]
+            }
+        )
+    )
+    state = tmp_path / "state.sqlite3"
+    process, info = _start(
+        "--port", str(_free_port()), "--config", str(config), "--state", str(state)
+    )
+    try:
+        who = {"siret": "12345678900011", "nom": "N", "prenom": "P"}
+        with httpx.Client(base_url=info["url"]) as client:
+            token = client.post(
+                "/authentifier/1.0/",
+                content=auth_body(**who, motdepasse=canary),
+                headers=AUTH_HEADERS,
+            ).text
+            client.post(
+                "/authentifier/1.0/",
+                content=auth_body(**who, motdepasse=canary + "x"),
+                headers=AUTH_HEADERS,
+            )
+        outputs = [
+            _cli(*args, "--url", info["url"], "--json").stdout
+            for args in (("accounts",), ("deposits",), ("clock", "show"))
+        ]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=20)
+    for text in [*outputs, stdout, stderr]:
+        assert canary not in text and token not in text
+    for file in tmp_path.iterdir():
+        if file != config:
+            data = file.read_bytes()
+            assert canary.encode() not in data and token.encode() not in data
