@@ -95,3 +95,16 @@ async def deposit(client: httpx.AsyncClient, token: str, dsn: bytes, version: st
     return await client.post(
         f"/deposer-dsn/{version}/", content=gzip.compress(dsn), headers=deposit_headers(token)
     )
+
+
+#: A second account, for tests that need one of their own.
+OTHER = {"siret": "12345678900011", "nom": "N", "prenom": "P"}
+OTHER_PASSWORD = "Good-1"
+
+
+def other_account(**extra: Any) -> dict[str, Any]:
+    return {**OTHER, "password": OTHER_PASSWORD, **extra}
+
+
+async def login_other(client: httpx.AsyncClient) -> str:
+    return await login(client, **OTHER, motdepasse=OTHER_PASSWORD)

@@ -8,7 +8,16 @@ import httpx
 import pytest
 
 from dsnlink.simulator import Simulator
-from tests.simulator_helpers import AUTH_HEADERS, CONCENTRATOR, auth_body, bearer, login
+from tests.simulator_helpers import (
+    AUTH_HEADERS,
+    CONCENTRATOR,
+    OTHER,
+    auth_body,
+    bearer,
+    login,
+    login_other,
+    other_account,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -98,16 +107,8 @@ async def test_wrong_credentials_never_say_which(
 async def test_lockout_after_consecutive_failures_until_unlocked(
     client: httpx.AsyncClient, sim: Simulator
 ) -> None:
-    sim.add_account(
-        {
-            "siret": "12345678900011",
-            "nom": "N",
-            "prenom": "P",
-            "password": "Good-1",
-            "max_failures": 3,
-        }
-    )
-    who = {"siret": "12345678900011", "nom": "N", "prenom": "P"}
+    sim.add_account(other_account(max_failures=3))
+    who = OTHER
     for _ in range(3):
         r = await client.post(URL, content=auth_body(**who, motdepasse="bad"), headers=AUTH_HEADERS)
         assert r.status_code == 401
@@ -130,15 +131,7 @@ async def test_success_resets_the_failure_count(client: httpx.AsyncClient, sim: 
 
 
 async def test_expired_password_realm(client: httpx.AsyncClient, sim: Simulator) -> None:
-    sim.add_account(
-        {
-            "siret": "12345678900011",
-            "nom": "N",
-            "prenom": "P",
-            "password": "Good-1",
-            "password_expires_at": (sim.now() + timedelta(days=1)).isoformat(),
-        }
-    )
+    sim.add_account(other_account(password_expires_at=(sim.now() + timedelta(days=1)).isoformat()))
     body = auth_body(siret="12345678900011", nom="N", prenom="P", motdepasse="Good-1")
     assert (await client.post(URL, content=body, headers=AUTH_HEADERS)).status_code == 200
     sim.clock.advance(timedelta(days=2))
@@ -150,16 +143,8 @@ async def test_expired_password_realm(client: httpx.AsyncClient, sim: Simulator)
 async def test_not_registered_for_dsn_on_business_calls(
     client: httpx.AsyncClient, sim: Simulator
 ) -> None:
-    sim.add_account(
-        {
-            "siret": "12345678900011",
-            "nom": "N",
-            "prenom": "P",
-            "password": "Good-1",
-            "dsn_registered": False,
-        }
-    )
-    token = await login(client, siret="12345678900011", nom="N", prenom="P", motdepasse="Good-1")
+    sim.add_account(other_account(dsn_registered=False))
+    token = await login_other(client)
     response = await client.get("/lister-retours-flux/1.0/abc", headers=bearer(token))
     assert response.status_code == 401
     assert (

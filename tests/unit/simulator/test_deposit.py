@@ -10,7 +10,14 @@ import pytest
 from lxml import etree
 
 from dsnlink.simulator import Simulator
-from tests.simulator_helpers import deposit, deposit_headers, login, small_dsn
+from tests.simulator_helpers import (
+    deposit,
+    deposit_headers,
+    login,
+    login_other,
+    other_account,
+    small_dsn,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -130,16 +137,8 @@ async def test_deposit_without_token(client: httpx.AsyncClient, sim: Simulator) 
 async def test_employers_restrict_what_an_account_declares(
     client: httpx.AsyncClient, sim: Simulator
 ) -> None:
-    sim.add_account(
-        {
-            "siret": "12345678900011",
-            "nom": "N",
-            "prenom": "P",
-            "password": "Good-1",
-            "employers": ["99900000300015"],
-        }
-    )
-    token = await login(client, siret="12345678900011", nom="N", prenom="P", motdepasse="Good-1")
+    sim.add_account(other_account(employers=["99900000300015"]))
+    token = await login_other(client)
     assert (await deposit(client, token, small_dsn())).status_code == 200
     refused = await deposit(client, token, small_dsn(siren="111111111", nic="00011"))
     assert refused.status_code == 422

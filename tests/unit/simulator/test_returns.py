@@ -14,7 +14,16 @@ from lxml import etree
 from dsnlink.simulator import Simulator, SimulatorConfig
 from dsnlink.simulator.clock import to_paris_stamp
 from dsnlink.simulator.rates import crm_identifier, pas_rate
-from tests.simulator_helpers import CONCENTRATOR, NIRS, bearer, deposit, login, small_dsn
+from tests.simulator_helpers import (
+    CONCENTRATOR,
+    NIRS,
+    bearer,
+    deposit,
+    login,
+    login_other,
+    other_account,
+    small_dsn,
+)
 from tests.unit.simulator.conftest import T0
 
 pytestmark = pytest.mark.anyio
@@ -26,6 +35,12 @@ async def _deposited(client: httpx.AsyncClient) -> tuple[str, str]:
     idflux = etree.fromstring(response.content).findtext("envoi/envoi_identification/idflux")
     assert idflux
     return token, idflux
+
+
+async def _listed(client: httpx.AsyncClient, token: str, idflux: str) -> etree._Element:
+    response = await client.get(f"/lister-retours-flux/1.0/{idflux}", headers=bearer(token))
+    assert response.status_code == 200
+    return etree.fromstring(response.content)
 
 
 def _natures(xml: bytes) -> list[str]:
@@ -65,9 +80,7 @@ async def test_crm_pas_carries_the_documented_rates(
     token, idflux = await _deposited(client)
     sim.clock.advance(timedelta(days=4))
     token = await login(client)
-    listed = etree.fromstring(
-        (await client.get(f"/lister-retours-flux/1.0/{idflux}", headers=bearer(token))).content
-    )
+    listed = await _listed(client, token, idflux)
     crm = next(r for r in listed.iter("retour") if r.findtext("nature") == "94")
     response = await client.get(crm.findtext("url", ""), headers=bearer(token))
     assert response.status_code == 200
@@ -99,9 +112,7 @@ async def test_missing_rate_gives_an_anomaly(client: httpx.AsyncClient, sim: Sim
     idflux = etree.fromstring(response.content).findtext("envoi/envoi_identification/idflux")
     sim.clock.advance(timedelta(days=4))
     token = await login(client)
-    listed = etree.fromstring(
-        (await client.get(f"/lister-retours-flux/1.0/{idflux}", headers=bearer(token))).content
-    )
+    listed = await _listed(client, token, idflux)
     crm = next(r for r in listed.iter("retour") if r.findtext("nature") == "94")
     assert crm.findtext("statut") == "ANO"
     root = etree.fromstring(
@@ -195,8 +206,8 @@ async def test_another_declarant_cannot_see_a_flow(
     client: httpx.AsyncClient, sim: Simulator
 ) -> None:
     _, idflux = await _deposited(client)
-    sim.add_account({"siret": "12345678900011", "nom": "N", "prenom": "P", "password": "Good-1"})
-    other = await login(client, siret="12345678900011", nom="N", prenom="P", motdepasse="Good-1")
+    sim.add_account(other_account())
+    other = await login_other(client)
     response = await client.get(f"/lister-retours-flux/1.0/{idflux}", headers=bearer(other))
     assert response.status_code == 404
 
@@ -227,16 +238,12 @@ async def test_overwritten_return_gets_a_new_id(client: httpx.AsyncClient, sim: 
     token, idflux = await _deposited(client)
     sim.clock.advance(timedelta(hours=1))
     token = await login(client)
-    listed = etree.fromstring(
-        (await client.get(f"/lister-retours-flux/1.0/{idflux}", headers=bearer(token))).content
-    )
+    listed = await _listed(client, token, idflux)
     old = next(r for r in listed.iter("retour") if r.findtext("nature") == "60")
     sim.clock.advance(timedelta(minutes=5))
     new_id = sim.overwrite_return(idflux, "60", ops="URSSAF", statut="KO")
     assert (await client.get(old.findtext("url", ""), headers=bearer(token))).status_code == 404
-    listed = etree.fromstring(
-        (await client.get(f"/lister-retours-flux/1.0/{idflux}", headers=bearer(token))).content
-    )
+    listed = await _listed(client, token, idflux)
     new = [r for r in listed.iter("retour") if r.findtext("nature") == "60"]
     assert len(new) == 1 and new[0].findtext("id") == new_id
     assert new[0].findtext("statut") == "KO"
@@ -247,16 +254,12 @@ async def test_returns_are_purged_after_three_months(
     client: httpx.AsyncClient, sim: Simulator
 ) -> None:
     token, idflux = await _deposited(client)
-    listed = etree.fromstring(
-        (await client.get(f"/lister-retours-flux/1.0/{idflux}", headers=bearer(token))).content
-    )
+    listed = await _listed(client, token, idflux)
     url = listed.findtext("flux/retour/url", "")
     sim.clock.advance(timedelta(days=93))
     token = await login(client)
     assert (await client.get(url, headers=bearer(token))).status_code == 404
-    listed = etree.fromstring(
-        (await client.get(f"/lister-retours-flux/1.0/{idflux}", headers=bearer(token))).content
-    )
+    listed = await _listed(client, token, idflux)
     # Only the CRM 94, published three days after the others, is younger than 92 days.
     assert _natures(etree.tostring(listed)) == ["94"]
 
