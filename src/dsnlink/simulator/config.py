@@ -129,6 +129,8 @@ class SimulatorConfig(BaseModel):
     state_path: Path | None = None
     #: Start with the clock frozen at this instant.
     frozen_at: datetime | None = None
+    #: Largest deposited file, uncompressed (413 beyond: a gzip bomb stops there).
+    max_deposit_bytes: int = 200 * 1024 * 1024
     #: Check deposited files with dsnlink's own validator (BAN listing its blocking anomalies).
     validate_files: bool = True
 

@@ -5,7 +5,6 @@ business answer.
 
 from __future__ import annotations
 
-import gzip
 import re
 import zlib
 from collections.abc import Awaitable, Callable
@@ -19,6 +18,7 @@ from dsnlink.simulator.clock import from_paris_stamp
 from dsnlink.simulator.http import Reply, accepts_gzip, empty, expires_in, media_type
 from dsnlink.simulator.listings import deposits_json, deposits_xml, returns_json, returns_xml
 from dsnlink.simulator.service import Caller, Simulator
+from dsnlink.simulator.store import Row
 from dsnlink.simulator.tokens import parse_authorization
 
 Handler = Callable[[Simulator, Request, tuple[str, ...]], Awaitable[Reply]]
@@ -129,10 +129,9 @@ async def deposit(sim: Simulator, request: Request, params: tuple[str, ...]) -> 
         return empty(415)
     if accepts_gzip(request) is False:
         return empty(406)
-    try:
-        body = gzip.decompress(await request.body())
-    except (OSError, EOFError, zlib.error):
-        return empty(400)
+    body = _gunzip(await request.body(), sim.config.max_deposit_bytes)
+    if isinstance(body, Reply):
+        return body
     if not body:
         return empty(422)
     caller = _authorize(sim, request)
@@ -140,6 +139,20 @@ async def deposit(sim: Simulator, request: Request, params: tuple[str, ...]) -> 
         return caller
     answer = sim.deposit(caller, body, version)
     return Reply(200 if answer.accepted else 422, answer.document, _answer_type(version))
+
+
+def _gunzip(data: bytes, limit: int) -> bytes | Reply:
+    """The deposited file; 400 when not gzip, 413 past ``limit`` (a gzip bomb stops there)."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    try:
+        body = inflater.decompress(data, limit + 1)
+        if len(body) > limit:
+            return empty(413)
+        if not inflater.eof:
+            return empty(400)
+    except zlib.error:
+        return empty(400)
+    return body
 
 
 def _window(params: tuple[str, ...], now: datetime) -> tuple[datetime, datetime] | None:
@@ -207,7 +220,7 @@ def _url_maker(sim: Simulator, request: Request) -> Callable[[str, str], str]:
     return lambda idflux, return_id: f"{base}/telecharger-retour/1.0/{idflux}/{return_id}"
 
 
-def _returns_body(sim: Simulator, request: Request, version: str, rows: list) -> bytes:  # type: ignore[type-arg]
+def _returns_body(sim: Simulator, request: Request, version: str, rows: list[Row]) -> bytes:
     url = _url_maker(sim, request)
     if version == "2.0":
         return returns_json(

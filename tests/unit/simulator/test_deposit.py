@@ -153,3 +153,17 @@ async def test_duplicate_deposits_are_counted(client: httpx.AsyncClient, sim: Si
     await deposit(client, token, small_dsn(essai_reel="02"))
     assert sim.duplicate_deposits() == 1
     assert len({d["idflux"] for d in sim.deposits()}) == 3
+
+
+async def test_gzip_bomb_stops_at_the_size_limit(client: httpx.AsyncClient, sim: Simulator) -> None:
+    sim.config.max_deposit_bytes = 1024 * 1024
+    token = await login(client)
+    bomb = gzip.compress(b"S10" + b"0" * (8 * 1024 * 1024))
+    response = await client.post("/deposer-dsn/1.0/", content=bomb, headers=deposit_headers(token))
+    assert response.status_code == 413
+    assert sim.deposits() == []
+    truncated = gzip.compress(small_dsn())[:-10]
+    response = await client.post(
+        "/deposer-dsn/1.0/", content=truncated, headers=deposit_headers(token)
+    )
+    assert response.status_code == 400
