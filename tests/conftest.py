@@ -16,7 +16,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
-SHARED = ROOT.parent / "shared"
+# The shared folder sits next to the checkout, or next to a parent folder of worktrees.
+SHARED = next(
+    (d / "shared" for d in ROOT.parents if (d / "shared" / "reference").is_dir()),
+    ROOT.parent / "shared",
+)
 REFERENCE = SHARED / "reference"
 
 _PROXY_VARS = (
