@@ -16,9 +16,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
-# The shared folder sits next to the checkout, or next to a parent folder of worktrees.
+# ``shared/`` sits beside the checkout (CI, /work/main) or one level up (a git worktree).
 SHARED = next(
-    (d / "shared" for d in ROOT.parents if (d / "shared" / "reference").is_dir()),
+    (p / "shared" for p in (ROOT.parent, ROOT.parent.parent) if (p / "shared").is_dir()),
     ROOT.parent / "shared",
 )
 REFERENCE = SHARED / "reference"

@@ -27,8 +27,8 @@ from dsnlink.errors import (
 from dsnlink.portal.answers import error_for
 from dsnlink.portal.endpoints import ApiVersion, Endpoints
 from dsnlink.portal.identity import Token
-from dsnlink.portal.report import DepositReport, parse_deposit_answer
 from dsnlink.portal.wire import Answer, PortalRequest, auth_header, base_headers
+from dsnlink.returns import DepositReport, parse_deposit_report
 
 CALL = "deposit"
 _DECLARATION = re.compile(rb"(?:^|\n)S20\.G00\.05\.001,")
@@ -97,12 +97,14 @@ def deposit_request(
 
 
 def _result(report: DepositReport, raw: bytes) -> DepositResult:
+    if not report.idflux or len(report.idflux) > 50:
+        raise ReturnParseError("L'accusé de dépôt ne contient pas d'identifiant de flux valide.")
     return DepositResult(
         idflux=report.idflux,
         state="accepted" if report.accepted else "rejected",
         received_at=report.received_at,
-        anomalies=tuple(Anomaly(a.code, a.message) for a in report.anomalies),
-        test=report.test,
+        anomalies=tuple(Anomaly(a.code or "", a.message or "") for a in report.anomalies),
+        test={"01": True, "02": False}.get(report.envoi.test_or_real or ""),
         report=raw,
     )
 
@@ -111,7 +113,7 @@ def read_deposit_answer(answer: Answer) -> DepositResult:
     """The result of a deposit answer, or the typed error; see the module doc for "unknown"."""
     if answer.status == 200:
         try:
-            return _result(parse_deposit_answer(answer.body), answer.body)
+            return _result(parse_deposit_report(answer.body), answer.body)
         except ReturnParseError as exc:
             raise DepositFateUnknown(
                 "Net-entreprises a reçu le dépôt mais son accusé d'enregistrement est illisible.",
@@ -120,7 +122,7 @@ def read_deposit_answer(answer: Answer) -> DepositResult:
             ) from exc
     if answer.status == 422 and answer.body.strip():
         try:
-            return _result(parse_deposit_answer(answer.body), answer.body)
+            return _result(parse_deposit_report(answer.body), answer.body)
         except ReturnParseError as exc:
             raise BadRequest(
                 "Net-entreprises a rejeté le dépôt avec un avis de rejet illisible.",

@@ -17,9 +17,11 @@ from zoneinfo import ZoneInfo
 from lxml import etree
 
 from dsnlink.errors import ProtocolError, ReturnParseError
-from dsnlink.portal.report import safe_xml
+from dsnlink.returns import safexml
 
 _STAMP = "%Y%m%d%H%M%S"
+#: The time zone the platform writes its timestamps in (assumed; not stated by GIP-MDS).
+PARIS = ZoneInfo("Europe/Paris")
 T = TypeVar("T")
 
 
@@ -126,7 +128,7 @@ def _document(body: bytes, call: str) -> tuple[str, Any]:
                 if name in ("retours", "depots"):
                     return name, inner if inner not in (None, "") else {}
             return "", doc
-        root = safe_xml(data)
+        root = safexml.load(data)
         return etree.QName(root.tag).localname.lower(), _xml_to_tree(root)
     except (ValueError, ReturnParseError) as exc:
         raise ProtocolError(

@@ -21,7 +21,7 @@ from dsnlink.errors import (
     ServiceUnavailable,
 )
 from dsnlink.portal import AsyncPortalClient, PortalClient, PortalIdentity
-from dsnlink.portal.report import PARIS
+from dsnlink.portal.listings import PARIS
 from tests.unit.portal.fake import OPTIONS, FakePortal, config, raising, token_answer, xml
 
 DSN = (

@@ -20,7 +20,7 @@ from dsnlink.errors import (
     WrongCredentials,
 )
 from dsnlink.portal import AsyncPortalClient, PortalClient, PortalIdentity
-from dsnlink.portal.report import PARIS
+from dsnlink.portal.listings import PARIS
 from tests.unit.portal.fake import (
     BASE,
     OPTIONS,
