@@ -88,7 +88,9 @@ class Figures:
         return self.deposits / self.deposit_seconds
 
 
-async def measure(base_url: str, n: int, concurrency: int, folder: Path) -> tuple[float, int, float]:
+async def measure(
+    base_url: str, n: int, concurrency: int, folder: Path
+) -> tuple[float, int, float]:
     config = ClientConfig(Endpoints.single_base(base_url, service_code="25"))
     options = TransportOptions(max_connections=max(concurrency, 1))
     gate = asyncio.Semaphore(concurrency)
@@ -136,7 +138,9 @@ def run_one(n: int, concurrency: int, latency: float, validate: bool) -> Figures
     parent.send("stop")
     server_cpu = parent.recv()
     process.join(timeout=30)
-    return Figures(concurrency, n, deposit_seconds, returns, returns_seconds, client_cpu, server_cpu)
+    return Figures(
+        concurrency, n, deposit_seconds, returns, returns_seconds, client_cpu, server_cpu
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
