@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 
+from dsnlink.logs import configure_logging
 from dsnlink.portal import AsyncPortalClient, ClientConfig, Endpoints, PortalIdentity
 from dsnlink.portal.transport import TransportOptions
 
@@ -150,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per simulated call")
     parser.add_argument("--validate", action="store_true", help="simulator validates files")
     args = parser.parse_args(argv)
+    configure_logging("WARNING")
 
     print(
         f"{args.deposits} deposits, then every return listed and downloaded; "
