@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import multiprocessing
 import os
+import socket
 import sys
 import tempfile
 import time
@@ -33,10 +34,24 @@ from dsnlink.portal.transport import TransportOptions
 IDENTITY = PortalIdentity("99900000300015", "declarant", "declarant", "Refonte01")
 
 
-def serve(conn: Connection, latency: float, validate: bool) -> None:
+def serve(conn: Connection, latency: float, validate: bool, nodelay: bool) -> None:
     """Child process: a simulator with ``latency`` on every route, until told to stop."""
     from dsnlink.simulator import FaultRule, SimulatorConfig
+    from dsnlink.simulator import server as server_module
     from dsnlink.simulator.server import running_simulator
+
+    if nodelay:
+        # The simulator's pre-bound listening socket lacks TCP_NODELAY: uvicorn writes headers
+        # and body separately, so Nagle holds the body until the client's delayed ACK (~40 ms
+        # per answer). Accepted sockets inherit the option from the listener on Linux.
+        bind = server_module._bind
+
+        def bind_nodelay(host: str, port: int) -> socket.socket:
+            sock = bind(host, port)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return sock
+
+        server_module._bind = bind_nodelay
 
     faults = [FaultRule(route="*", kind="slow", delay_seconds=latency, count=None)]
     config = SimulatorConfig(faults=faults if latency > 0 else [], validate_files=validate)
@@ -124,10 +139,10 @@ async def measure(
         return deposit_seconds, sum(counts), time.perf_counter() - started
 
 
-def run_one(n: int, concurrency: int, latency: float, validate: bool) -> Figures:
+def run_one(n: int, concurrency: int, latency: float, validate: bool, nodelay: bool) -> Figures:
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=serve, args=(child, latency, validate), daemon=True)
+    process = context.Process(target=serve, args=(child, latency, validate, nodelay), daemon=True)
     process.start()
     base_url = parent.recv()
     cpu_before = time.process_time()
@@ -150,28 +165,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per simulated call")
     parser.add_argument("--validate", action="store_true", help="simulator validates files")
+    parser.add_argument(
+        "--as-is",
+        action="store_true",
+        help="leave the simulator's listening socket without TCP_NODELAY",
+    )
     args = parser.parse_args(argv)
     configure_logging("WARNING")
 
     print(
         f"{args.deposits} deposits, then every return listed and downloaded; "
-        f"{args.latency * 1000:.0f} ms per call on the simulator; async client"
+        f"{args.latency * 1000:.0f} ms per call on the simulator; async client; "
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}"
     )
     header = (
-        f"{'conc':>4} {'dep/s':>8} {'ratio':>6} {'returns':>7} {'ret/s':>8} "
-        f"{'wall s':>7} {'client CPU s':>12} {'client CPU %':>12} {'server CPU s':>12}"
+        f"{'conc':>4} {'dep/s':>8} {'ratio':>6} {'returns':>7} {'ret/s':>8} {'wall s':>7} "
+        f"{'client CPU s':>12} {'client CPU %':>12} {'CPU ms/call':>11} {'server CPU s':>12} "
+        f"{'load':>5}"
     )
     print(header)
     baseline: float | None = None
     for concurrency in args.concurrency:
-        f = run_one(args.deposits, concurrency, args.latency, args.validate)
+        f = run_one(args.deposits, concurrency, args.latency, args.validate, not args.as_is)
         baseline = baseline or f.deposits_per_second
         wall = f.deposit_seconds + f.returns_seconds
+        # Calls: one deposit, one flow listing and one download per return, per deposit.
+        calls = 2 * f.deposits + f.returns
         print(
             f"{f.concurrency:>4} {f.deposits_per_second:>8.1f} "
             f"{f.deposits_per_second / baseline:>5.1f}x {f.returns:>7} "
             f"{f.returns / f.returns_seconds:>8.1f} {wall:>7.2f} {f.client_cpu:>12.2f} "
-            f"{100 * f.client_cpu / wall:>11.0f}% {f.server_cpu:>12.2f}"
+            f"{100 * f.client_cpu / wall:>11.0f}% {1000 * f.client_cpu / calls:>11.2f} "
+            f"{f.server_cpu:>12.2f} {os.getloadavg()[0]:>5.1f}"
         )
         sys.stdout.flush()
     return 0

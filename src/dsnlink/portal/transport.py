@@ -134,6 +134,11 @@ def ssl_context(options: TransportOptions) -> ssl.SSLContext:
     return ctx
 
 
+# Requests are written as headers then body; without TCP_NODELAY, Nagle's algorithm can hold
+# the body until the server's delayed ACK (tens of milliseconds per deposit).
+_SOCKET_OPTIONS = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+
+
 def _client_kwargs(options: TransportOptions) -> dict[str, object]:
     return {
         "timeout": httpx.Timeout(
@@ -160,6 +165,7 @@ def build_client(
             retries=options.connect_retries,
             proxy=options.proxy_url,
             trust_env=options.trust_env,
+            socket_options=_SOCKET_OPTIONS,
         )
     return httpx.Client(transport=transport, trust_env=options.trust_env, **_client_kwargs(options))  # type: ignore[arg-type]
 
@@ -174,6 +180,7 @@ def build_async_client(
             retries=options.connect_retries,
             proxy=options.proxy_url,
             trust_env=options.trust_env,
+            socket_options=_SOCKET_OPTIONS,
         )
     return httpx.AsyncClient(
         transport=transport,
