@@ -294,3 +294,42 @@ def test_business_call_naming_a_missing_registration_blocks_logins(
             c.authenticate(identity)
     assert fake.count("/authentifier/") == 1
     assert fake.count("/lister-retours-flux/") == 1
+
+
+def test_async_expired_token_triggers_exactly_one_new_login(identity: PortalIdentity) -> None:
+    def by_token(request: httpx.Request) -> httpx.Response:
+        if request.headers["authorization"].endswith("T1"):
+            return unauthorized("Jeton manquant ou invalide", "DSNLogin")
+        return xml(200, "<retours></retours>")
+
+    fake = (
+        FakePortal()
+        .on("/authentifier/", token_answer("T1"), token_answer("T2"))
+        .on("/lister-retours-flux/", by_token)
+    )
+
+    async def main() -> None:
+        async with AsyncPortalClient(config(), OPTIONS, transport=fake.async_transport()) as c:
+            token = await c.authenticate(identity)
+            await asyncio.gather(
+                *(c.list_flow_returns(token, "AAAAAAAAAAAAAAAAAAAAAA1") for _ in range(4))
+            )
+
+    asyncio.run(main())
+    # Four calls refused together: one new login, shared by all of them.
+    assert fake.count("/authentifier/") == 2
+    assert fake.count("/lister-retours-flux/") == 8
+
+
+def test_client_from_settings_uses_the_configured_profile(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DSNLINK_PORTAL_PROFILE", "test")
+    monkeypatch.setenv("DSNLINK_PORTAL_CONNECTION_MODE", "etendu")
+    from dsnlink.settings import get_settings
+
+    get_settings.cache_clear()
+    with PortalClient.from_settings() as c:
+        assert c.core.config.endpoints.service_code == "97"
+        assert c.core.config.endpoints.auth_url.startswith("https://test-services.")
+        assert c.options.get_attempts == 6
