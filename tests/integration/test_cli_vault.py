@@ -61,7 +61,7 @@ def installation() -> Iterator[Installation]:
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "dsnlink", "vault", *args],
         capture_output=True,
         text=True,
@@ -69,6 +69,9 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
         check=False,
         env=os.environ.copy(),
     )
+    # rich wraps messages at the terminal's width: compare words, not line breaks.
+    result.stderr = " ".join(result.stderr.split())
+    return result
 
 
 def assert_no_canary(result: subprocess.CompletedProcess[str], inst: Installation) -> None:
