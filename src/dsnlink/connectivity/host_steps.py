@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from dsnlink.connectivity import http_probe, probes, tls_check
 from dsnlink.connectivity.settings import ResolvedConnection
-from dsnlink.connectivity.steps import Outcome, Step, StepContext
+from dsnlink.connectivity.steps import Budget, Outcome, Step, StepContext
 from dsnlink.errors import ProxyAuthRequired, ProxyError, RequestRefused, ServiceUnavailable
 
 
@@ -37,15 +37,16 @@ class TargetHost:
 PROXY_GROUP = "Proxy"
 
 
-def proxy_steps(connection: ResolvedConnection, probe_target: TargetHost) -> list[Step]:
+def proxy_steps(
+    connection: ResolvedConnection, probe_target: TargetHost, budget: Budget
+) -> list[Step]:
     """Proxy reachable, then proxy authentication (a CONNECT towards ``probe_target``)."""
     route = connection.proxy_for(probe_target.url)
     if route is None:
         return []
-    timeout = connection.deadline
 
     async def reach(_: StepContext) -> Outcome:
-        _reader, writer = await probes.open_proxy(route, connection.ssl_context(), timeout)
+        _reader, writer = await probes.open_proxy(route, connection.ssl_context(), budget.left())
         writer.close()
         how = "en TLS" if route.tls else "sans chiffrement"
         origin = "" if route.origin == "settings" else f" (variable {route.origin})"
@@ -58,7 +59,7 @@ def proxy_steps(connection: ResolvedConnection, probe_target: TargetHost) -> lis
                 probe_target.host,
                 probe_target.port,
                 proxy_context=connection.ssl_context(),
-                timeout=timeout,
+                timeout=budget.left(),
             )
         except ProxyAuthRequired:
             raise
@@ -87,12 +88,12 @@ def host_steps(
     connection: ResolvedConnection,
     target: TargetHost,
     *,
+    budget: Budget,
     extra_cas: frozenset[bytes] = frozenset(),
     proxy_checked: bool = False,
 ) -> list[Step]:
     """DNS, TCP, TLS and HTTP for ``target``, each after the previous one."""
     route = connection.proxy_for(target.url)
-    timeout = connection.deadline
     prefix = target.role
     group = target.label
     proxy_deps: tuple[str, ...] = ("proxy.auth",) if route is not None and proxy_checked else ()
@@ -102,19 +103,19 @@ def host_steps(
             return Outcome.skipped(
                 f"Le nom {target.host} est résolu par le proxy {route.url}, pas par ce poste."
             )
-        addresses = await probes.resolve(target.host, target.port, timeout)
+        addresses = await probes.resolve(target.host, target.port, budget.left())
         return Outcome.ok(f"{target.host} → {', '.join(addresses)}", addresses=list(addresses))
 
     async def tcp(_: StepContext) -> Outcome:
         if route is None:
-            peer = await probes.tcp_connect(target.host, target.port, timeout)
+            peer = await probes.tcp_connect(target.host, target.port, budget.left())
             return Outcome.ok(f"Connexion TCP à {target.host}:{target.port} ({peer}) établie.")
         _reader, writer = await probes.open_tunnel(
             route,
             target.host,
             target.port,
             proxy_context=connection.ssl_context(),
-            timeout=timeout,
+            timeout=budget.left(),
         )
         writer.close()
         return Outcome.ok(f"Tunnel vers {target.host}:{target.port} ouvert par le proxy.")
@@ -131,7 +132,7 @@ def host_steps(
             connection.ssl_context(),
             route=route,
             proxy_context=connection.ssl_context(),
-            timeout=timeout,
+            timeout=budget.left(),
         )
         leaf = tls_check.describe(seen.chain[0]) if seen.chain else None
         verdict = tls_check.judge(
@@ -162,7 +163,7 @@ def host_steps(
         return Outcome.ok(detail, **data)
 
     async def http(_: StepContext) -> Outcome:
-        answer = await http_probe.get(connection, target.url, timeout=timeout)
+        answer = await http_probe.get(connection, target.url, timeout=budget.left())
         where = f"{target.url} a répondu {answer.status} {answer.reason}".rstrip()
         data = {"status": answer.status, "server": answer.server}
         if answer.status == 407:

@@ -190,6 +190,24 @@ async def run_steps(steps: Sequence[Step]) -> list[StepResult]:
     return [results[step.id] for step in steps]
 
 
+class Budget:
+    """One deadline for the network probes of a whole test.
+
+    Each probe gets what is left of it, so a host that swallows packets costs the mode's
+    timeout once, however many steps wait behind it.
+    """
+
+    #: Never hand a probe less than this (it would fail without trying).
+    MINIMUM = 0.05
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._ends = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return max(self.MINIMUM, self._ends - time.monotonic())
+
+
 def worst(statuses: Sequence[Status]) -> Status:
     for status in SEVERITY_ORDER:
         if status in statuses:

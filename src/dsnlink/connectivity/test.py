@@ -40,7 +40,7 @@ from dsnlink.connectivity.settings import (
     ConnectionType,
     ResolvedConnection,
 )
-from dsnlink.connectivity.steps import Outcome, Status, Step, StepContext, run_steps
+from dsnlink.connectivity.steps import Budget, Outcome, Status, Step, StepContext, run_steps
 from dsnlink.errors import (
     AccountLocked,
     CredentialError,
@@ -235,9 +235,9 @@ def _database_step(database: DatabaseProbe | None, timeout: float) -> Step:
     )
 
 
-def _feed_step(connection: ResolvedConnection, feed_url: str, current: str) -> Step:
+def _feed_step(connection: ResolvedConnection, feed_url: str, current: str, budget: Budget) -> Step:
     async def run(_: StepContext) -> Outcome:
-        answer = await http_probe.get(connection, feed_url, read_body=True)
+        answer = await http_probe.get(connection, feed_url, timeout=budget.left(), read_body=True)
         if answer.status != 200:
             return Outcome.failure(
                 f"Le flux de mise à jour {feed_url} a répondu {answer.status}.",
@@ -344,15 +344,20 @@ async def run_connection_test_async(
     extra_cas = probes.bundle_certificates(connection.settings.ca_bundle)
     auth_target = next((t for t in targets if t.role == "auth"), targets[0])
     steps: list[Step] = [_settings_step(connection), _lint_step(identity)]
-    steps += proxy_steps(connection, auth_target)
+    budget = Budget(connection.deadline)
+    steps += proxy_steps(connection, auth_target, budget)
     proxy_checked = any(s.id == "proxy.auth" for s in steps)
     for target in targets:
-        steps += host_steps(connection, target, extra_cas=extra_cas, proxy_checked=proxy_checked)
-    budget = connection.connect_timeout + connection.read_timeout
-    steps.append(_database_step(database, budget))
-    steps.append(_feed_step(connection, feed_url, current_version))
+        steps += host_steps(
+            connection, target, budget=budget, extra_cas=extra_cas, proxy_checked=proxy_checked
+        )
+    # The database and the authentication are not network probes of the budget: each has the
+    # whole connect + read time of the mode.
+    call_time = connection.connect_timeout + connection.read_timeout
+    steps.append(_database_step(database, call_time))
+    steps.append(_feed_step(connection, feed_url, current_version, budget))
     attempts: list[str] = []
-    steps.append(_login_step(identity, authenticate, budget, attempts))
+    steps.append(_login_step(identity, authenticate, call_time, attempts))
     results = await run_steps(steps)
     marks = tuple(build_mark(spec, results) for spec in MARKS)
     info: dict[str, object] = {
