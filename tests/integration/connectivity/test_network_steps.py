@@ -251,3 +251,39 @@ def test_intercepting_proxy(
     assert tls.status.value == "failure"
     assert tls.code == "network.tls_interception"
     assert "intercepte" in tls.detail
+
+
+def test_portal_407_inside_the_tunnel_is_not_the_proxys(ca: trustme.CA, ca_bundle: Path) -> None:
+    from tests.integration.connectivity.conftest import FEED_PATH
+    from tests.support.netservers import Route
+
+    routes = {
+        "/authentifier/1.0/": Route(407, b"", "text/plain"),
+        FEED_PATH: Route(200, b'{"info": {"version": "0.1.0"}}'),
+    }
+    with https_server(ca.issue_cert("localhost"), routes) as server, forward_proxy() as proxy:
+        conn = connection(
+            server, ca_bundle, type="proxy", proxy={"host": "127.0.0.1", "port": proxy.port}
+        )
+        report = run_connection_test(conn, targets(server))
+    assert report.step("proxy.auth").status.value == "ok"
+    http = report.step("auth.http")
+    assert http.status.value == "failure"
+    assert http.code == "portal.request_refused"
+    assert "dangereuse" in http.detail
+
+
+def test_settings_step_findings(portal: HttpsServer, ca_bundle: Path, tmp_path: Path) -> None:
+    missing = connection(portal, tmp_path / "absent.pem")
+    step = run_connection_test(missing, targets(portal)).step("settings")
+    assert step.status.value == "failure" and "absent.pem" in step.detail
+    no_password = connection(
+        portal,
+        ca_bundle,
+        type="proxy",
+        mode="securise",
+        proxy={"host": "127.0.0.1", "port": 9, "login": "bob"},
+    )
+    step = run_connection_test(no_password, targets(portal)).step("settings")
+    assert step.status.value == "warning"
+    assert "aucun mot de passe" in step.detail and "en clair" in step.detail
