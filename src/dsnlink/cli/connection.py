@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Any
 
 import click
 
+from dsnlink.cli._session import acting_user, as_option, open_installation, read_stdin_secret
 from dsnlink.cli.output import console, emit, json_option
 
 #: Exit code of ``connection lint`` when a value will certainly be refused.
@@ -59,6 +62,188 @@ def lint_command(
     emit(report.to_dict(), json_output=json_output, render=lambda _: render_lint(report, console))
     if not report.ok:
         sys.exit(EXIT_LINT_ERRORS)
+
+
+USER_OPTION = click.option(
+    "--user",
+    "owner",
+    metavar="IDENTIFIANT",
+    help="Réglages propres à ce compte (défaut : ceux de l'installation).",
+)
+
+
+def _show_data(app: Any, actor: Any, owner: str | None) -> dict[str, Any]:
+    from dsnlink.connectivity.service import connection_settings, user_id_of
+
+    service = connection_settings(app, actor)
+    user_id = user_id_of(app, owner) if owner else None
+    resolved = service.resolve(user_id)
+    settings = resolved.settings.model_dump(mode="json")
+    return {
+        "user": owner,
+        "settings": settings,
+        "sources": resolved.sources,
+        "proxy_pw_stored": resolved.proxy_password is not None,
+        "connect_timeout": resolved.connect_timeout,
+        "read_timeout": resolved.read_timeout,
+        "retries": resolved.profile.retries,
+    }
+
+
+def _render_show(data: dict[str, Any]) -> None:
+    from dsnlink.connectivity.settings import (
+        MODE_LABELS,
+        TYPE_LABELS,
+        ConnectionMode,
+        ConnectionType,
+    )
+
+    s = data["settings"]
+    src = data["sources"]
+    origin = {"installation": "installation", "user": "compte", "default": "défaut"}
+
+    def line(label: str, value: str, key: str) -> None:
+        console.print(f"{label:<28} {value}  [dim]({origin[src[key]]})[/]")
+
+    who = f"du compte « {data['user']} »" if data["user"] else "de l'installation"
+    console.print(f"[bold]Paramètres de connexion {who}[/]")
+    line("Type de connexion", TYPE_LABELS[ConnectionType(s["type"])], "type")
+    proxy = s["proxy"]
+    if proxy:
+        text = f"{proxy['host']}:{proxy['port']}" + (" (TLS)" if proxy["tls"] else "")
+        if proxy["login"]:
+            state = "enregistré" if data["proxy_pw_stored"] else "ABSENT"
+            text += f", identifiant {proxy['login']}, mot de passe {state}"
+        line("Proxy", text, "proxy")
+    line("Mode de connexion", MODE_LABELS[ConnectionMode(s["mode"])], "mode")
+    console.print(
+        f"{'Délais':<28} connexion {data['connect_timeout']:g} s, lecture "
+        f"{data['read_timeout']:g} s, {data['retries']} nouvel(s) essai(s) réseau"
+    )
+    line("Flux de mise à jour", s["update_feed_url"], "update_feed_url")
+    line("Autorités supplémentaires", s["ca_bundle"] or "aucune", "ca_bundle")
+
+
+@connection_group.command("show")
+@USER_OPTION
+@as_option
+@json_option
+def show_command(owner: str | None, as_login: str | None, json_output: bool) -> None:
+    """Afficher les paramètres de connexion en vigueur (et d'où vient chaque valeur)."""
+    with open_installation() as app:
+        actor = acting_user(app, as_login)
+        data = _show_data(app, actor.user, owner)
+    emit(data, json_output=json_output, render=_render_show)
+
+
+def _proxy_value(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        from dsnlink.errors import InvalidInput
+
+        raise InvalidInput(
+            f"Proxy « {text} » : attendu HÔTE:PORT (par exemple proxy.asso.local:3128)."
+        )
+    return host.strip("[]"), int(port)
+
+
+@connection_group.command("set")
+@USER_OPTION
+@click.option(
+    "--type", "type_", type=click.Choice(["direct", "proxy", "system"]), help="Type de connexion."
+)
+@click.option("--proxy", metavar="HÔTE:PORT", help="Adresse du proxy.")
+@click.option("--proxy-tls/--no-proxy-tls", default=None, help="TLS jusqu'au proxy.")
+@click.option("--proxy-login", metavar="IDENTIFIANT", help="Identifiant du proxy ('' : aucun).")
+@click.option(
+    "--proxy-password-stdin", is_flag=True, help="Lire le mot de passe du proxy sur l'entrée."
+)
+@click.option("--forget-proxy-password", is_flag=True, help="Effacer le mot de passe du proxy.")
+@click.option(
+    "--mode", type=click.Choice(["normal", "etendu", "securise"]), help="Mode de connexion."
+)
+@click.option("--update-feed-url", metavar="URL", help="Adresse du flux de mise à jour.")
+@click.option(
+    "--ca-bundle",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Fichier PEM d'autorités supplémentaires ('' : aucun).",
+)
+@click.option("--connect-timeout", type=float, help="Délai de connexion (s) ; 0 : celui du mode.")
+@click.option("--read-timeout", type=float, help="Délai de lecture (s) ; 0 : celui du mode.")
+@click.option(
+    "--reset",
+    multiple=True,
+    metavar="RÉGLAGE",
+    help="Revenir à la valeur de l'installation (ou par défaut) pour ce réglage.",
+)
+@as_option
+@json_option
+def set_command(
+    owner: str | None,
+    type_: str | None,
+    proxy: str | None,
+    proxy_tls: bool | None,
+    proxy_login: str | None,
+    proxy_password_stdin: bool,
+    forget_proxy_password: bool,
+    mode: str | None,
+    update_feed_url: str | None,
+    ca_bundle: Path | None,
+    connect_timeout: float | None,
+    read_timeout: float | None,
+    reset: tuple[str, ...],
+    as_login: str | None,
+    json_output: bool,
+) -> None:
+    """Modifier les paramètres de connexion (installation, ou un compte avec --user)."""
+    from dsnlink.connectivity.service import connection_settings, scope_for
+
+    changes: dict[str, Any] = {}
+    unset = list(reset)
+    if type_:
+        changes["type"] = type_
+    if mode:
+        changes["mode"] = mode
+    if update_feed_url:
+        changes["update_feed_url"] = update_feed_url
+    if ca_bundle is not None:
+        if str(ca_bundle) in {"", "."}:
+            unset.append("ca_bundle")
+        else:
+            changes["ca_bundle"] = str(ca_bundle.resolve())
+    for key, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout)):
+        if value is not None:
+            if value == 0:
+                unset.append(key)
+            else:
+                changes[key] = value
+    password: Any = ...
+    if proxy_password_stdin:
+        password = read_stdin_secret()
+    elif forget_proxy_password:
+        password = None
+    with open_installation() as app:
+        actor = acting_user(app, as_login)
+        service = connection_settings(app, actor.user)
+        scope = scope_for(app, owner)
+        if proxy or proxy_tls is not None or proxy_login is not None:
+            current = service.stored(scope).get("proxy") or {}
+            if not current and scope != "installation":
+                current = service.stored("installation").get("proxy") or {}
+            merged = dict(current)
+            if proxy:
+                merged["host"], merged["port"] = _proxy_value(proxy)
+            if proxy_tls is not None:
+                merged["tls"] = proxy_tls
+            if proxy_login is not None:
+                merged["login"] = proxy_login or None
+            changes["proxy"] = merged
+        kwargs: dict[str, Any] = {}
+        if password is not ...:
+            kwargs["proxy_password"] = password
+        service.update(scope, changes, unset=tuple(unset), **kwargs)
+        data = _show_data(app, actor.user, owner)
+    emit(data, json_output=json_output, render=_render_show)
 
 
 COMMANDS = [connection_group]

@@ -1,0 +1,101 @@
+"""``dsnlink connection show|set`` as real subprocesses on a real SQLite installation."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ADMIN_PASSWORD = "Admin-pass-123!"
+CANARY = "CANARY-s3cr3t-proxy-4417"
+
+
+def dsnlink(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dsnlink", *args],
+        input=stdin,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def installed(hermetic_env: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DSNLINK_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "DSNLINK_PASSWORD": ADMIN_PASSWORD,
+            "COLUMNS": "200",
+        }
+    )
+    result = dsnlink(env, "init", "--name", "Association test")
+    assert result.returncode == 0, result.stderr
+    return env
+
+
+def test_show_defaults(installed: dict[str, str]) -> None:
+    result = dsnlink(installed, "connection", "show", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["settings"]["type"] == "system"
+    assert data["settings"]["mode"] == "normal"
+    assert set(data["sources"].values()) == {"default"}
+
+
+def test_set_proxy_with_password_then_user_override(
+    installed: dict[str, str], hermetic_env: Path
+) -> None:
+    result = dsnlink(
+        installed,
+        "connection",
+        "set",
+        "--type",
+        "proxy",
+        "--proxy",
+        "proxy.asso.local:3128",
+        "--proxy-login",
+        "paie",
+        "--proxy-password-stdin",
+        stdin=CANARY + "\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "proxy.asso.local:3128, identifiant paie, mot de passe enregistré" in result.stdout
+    result = dsnlink(
+        installed, "connection", "set", "--user", "Administrateur", "--mode", "etendu", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["settings"]["mode"] == "etendu" and data["sources"]["mode"] == "user"
+    assert data["settings"]["proxy"]["host"] == "proxy.asso.local"
+    assert data["proxy_pw_stored"] is True and data["retries"] == 3
+    # The installation itself is unchanged.
+    data = json.loads(dsnlink(installed, "connection", "show", "--json").stdout)
+    assert data["settings"]["mode"] == "normal"
+    # Reset the user's override.
+    result = dsnlink(
+        installed, "connection", "set", "--user", "Administrateur", "--reset", "mode", "--json"
+    )
+    assert json.loads(result.stdout)["sources"]["mode"] == "default"
+    # The proxy password is sealed: nowhere in clear in the data folder.
+    for path in hermetic_env.rglob("*"):
+        if path.is_file():
+            assert CANARY.encode() not in path.read_bytes(), path
+
+
+def test_invalid_values_are_refused(installed: dict[str, str]) -> None:
+    result = dsnlink(installed, "connection", "set", "--type", "proxy")
+    assert result.returncode == 2
+    assert "proxy" in result.stderr
+    result = dsnlink(installed, "connection", "set", "--proxy", "nowhere")
+    assert result.returncode == 2
+    assert "HÔTE:PORT" in result.stderr
