@@ -28,6 +28,7 @@ import certifi
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from dsnlink.errors import InvalidInput
+from dsnlink.portal.transport import PRESETS
 
 DEFAULT_UPDATE_FEED_URL = "https://pypi.org/pypi/dsnlink/json"
 SETTINGS_KEY = "connection"
@@ -63,7 +64,8 @@ class ModeProfile:
 
     connect_timeout: float
     read_timeout: float
-    #: Extra attempts on network faults only (never on a credential failure).
+    #: Connection retries on network faults (nothing was sent yet; never on a credential
+    #: failure).
     retries: int
     minimum_tls: ssl.TLSVersion | None
     #: OpenSSL's strict X.509 checks (VERIFY_X509_STRICT).
@@ -72,11 +74,21 @@ class ModeProfile:
     refuse_interception: bool
 
 
-MODE_PROFILES: dict[ConnectionMode, ModeProfile] = {
-    ConnectionMode.NORMAL: ModeProfile(10.0, 30.0, 0, None, False, False),
-    ConnectionMode.ETENDU: ModeProfile(30.0, 120.0, 3, None, False, False),
-    ConnectionMode.SECURISE: ModeProfile(10.0, 30.0, 0, ssl.TLSVersion.TLSv1_2, True, True),
-}
+def _profile(mode: ConnectionMode) -> ModeProfile:
+    # The portal client's presets are the one source of the numbers: the test measures what
+    # real calls will do.
+    preset = PRESETS[mode.value]  # type: ignore[index]
+    return ModeProfile(
+        connect_timeout=preset.connect_timeout,
+        read_timeout=preset.read_timeout,
+        retries=preset.connect_retries,
+        minimum_tls=ssl.TLSVersion.TLSv1_3 if preset.min_tls == "1.3" else ssl.TLSVersion.TLSv1_2,
+        strict=preset.strict_verification,
+        refuse_interception=preset.forbid_extra_ca,
+    )
+
+
+MODE_PROFILES: dict[ConnectionMode, ModeProfile] = {mode: _profile(mode) for mode in ConnectionMode}
 
 
 class ProxyConfig(BaseModel):

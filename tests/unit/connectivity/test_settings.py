@@ -36,7 +36,7 @@ def test_user_overrides_key_by_key() -> None:
 
 def test_timeouts_can_be_overridden() -> None:
     conn = resolve({"type": "direct", "connect_timeout": 2.5})
-    assert conn.connect_timeout == 2.5 and conn.read_timeout == 30
+    assert conn.connect_timeout == 2.5 and conn.read_timeout == 60
 
 
 @pytest.mark.parametrize(
@@ -113,3 +113,14 @@ def test_modes_tls_contexts() -> None:
     assert secure.minimum_version >= ssl.TLSVersion.TLSv1_2
     assert secure.verify_flags & ssl.VERIFY_X509_STRICT
     assert not normal.verify_flags & ssl.VERIFY_X509_STRICT
+
+
+def test_modes_follow_the_portal_presets() -> None:
+    from dsnlink.portal.transport import PRESETS
+
+    for mode in ConnectionMode:
+        conn = resolve({"type": "direct", "mode": mode.value})
+        preset = PRESETS[mode.value]  # type: ignore[index]
+        assert conn.connect_timeout == preset.connect_timeout
+        assert conn.read_timeout == preset.read_timeout
+        assert conn.profile.strict is preset.strict_verification
