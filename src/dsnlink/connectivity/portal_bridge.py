@@ -35,7 +35,7 @@ def transport_options(
     connection: ResolvedConnection, *, ca_is_simulator: bool = False
 ) -> TransportOptions:
     """The portal client's options for these settings (the mode's preset, then the rest)."""
-    preset = PRESETS[connection.mode.value]  # type: ignore[index]
+    preset = PRESETS[connection.mode.value]
     proxy_url = None
     if connection.type is ConnectionType.PROXY:
         route = connection.proxy_for(connection.settings.update_feed_url)

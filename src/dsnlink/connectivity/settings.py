@@ -77,7 +77,7 @@ class ModeProfile:
 def _profile(mode: ConnectionMode) -> ModeProfile:
     # The portal client's presets are the one source of the numbers: the test measures what
     # real calls will do.
-    preset = PRESETS[mode.value]  # type: ignore[index]
+    preset = PRESETS[mode.value]
     return ModeProfile(
         connect_timeout=preset.connect_timeout,
         read_timeout=preset.read_timeout,
