@@ -246,4 +246,86 @@ def set_command(
     emit(data, json_output=json_output, render=_render_show)
 
 
-COMMANDS = [connection_group]
+#: Exit codes of ``test-connection`` (docs/cli.md).
+EXIT_STEP_FAILED = 10
+EXIT_CREDENTIALS = 11
+CREDENTIAL_CODES = frozenset(
+    {
+        "portal.wrong_credentials",
+        "portal.password_expired",
+        "portal.not_registered",
+        "portal.account_locked",
+    }
+)
+
+
+@click.command("test-connection")
+@click.option(
+    "--user",
+    "owner",
+    metavar="IDENTIFIANT",
+    help="Compte dont tester la connexion (défaut : vous).",
+)
+@click.option(
+    "--environment",
+    metavar="ENVIRONNEMENT",
+    help="Identité à tester si le compte en a plusieurs (production, editors-test, msa, "
+    "simulator, custom) ; défaut : celle du profil Net-entreprises configuré.",
+)
+@click.option(
+    "--export",
+    "export_path",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Écrire aussi le rapport (JSON, sans aucun secret) dans ce fichier.",
+)
+@as_option
+@json_option
+def test_connection_command(
+    owner: str | None,
+    environment: str | None,
+    export_path: Path | None,
+    as_login: str | None,
+    json_output: bool,
+) -> None:
+    """Tester la connexion à Net-entreprises, comme la « boule bleue » : réseau, proxy,
+    certificats, base de données, mises à jour, puis un seul essai d'authentification."""
+    from dsnlink.cli.output import err_console
+    from dsnlink.connectivity.render import render_report
+    from dsnlink.connectivity.service import run_installation_test
+
+    with open_installation() as app:
+        actor = acting_user(app, as_login)
+        if json_output:
+            report = run_installation_test(
+                app, actor.user, owner_login=owner, environment=environment
+            )
+        else:
+            with err_console.status("Test de la connexion en cours…"):
+                report = run_installation_test(
+                    app, actor.user, owner_login=owner, environment=environment
+                )
+    if export_path is not None:
+        report.export(export_path)
+    emit(report.to_dict(), json_output=json_output, render=lambda _: render_report(report, console))
+    if export_path is not None and not json_output:
+        console.print(f"Rapport enregistré dans {export_path} (sans aucun secret).")
+    login = report.step("login")
+    if (
+        login.status.value == "failure"
+        and (login.code or "").startswith("portal.")
+        and (
+            login.code
+            in {
+                "portal.wrong_credentials",
+                "portal.password_expired",
+                "portal.not_registered",
+                "portal.account_locked",
+            }
+        )
+    ):
+        sys.exit(EXIT_CREDENTIALS)
+    if any(step.status.value == "failure" for step in report.steps):
+        sys.exit(EXIT_STEP_FAILED)
+
+
+COMMANDS = [connection_group, test_connection_command]

@@ -9,8 +9,10 @@ database's revision, and afterwards the identity's new state and an audit entry.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
@@ -151,16 +153,22 @@ def run_for_user(
     authenticator_for: AuthenticatorFor | None,
     environment: str | None = None,
     environ_proxies: dict[str, str] | None = None,
+    fallback_ca_bundle: Path | None = None,
+    context: dict[str, object] | None = None,
 ) -> ConnectionReport:
     """The connection test for ``owner_login`` (default: the actor), then its consequences."""
     login = owner_login or actor.login
     owner_id = user_id_of(app, login)
     connection = connection_settings(app, actor).resolve(owner_id, environ_proxies=environ_proxies)
+    if connection.settings.ca_bundle is None and fallback_ca_bundle is not None:
+        # The process-wide CA bundle (DSNLINK_PORTAL_CA_BUNDLE) when none is stored.
+        settings = connection.settings.model_copy(update={"ca_bundle": fallback_ca_bundle})
+        connection = dataclasses.replace(connection, settings=settings)
     prepared = _prepare_identity(app, actor, login, environment)
     authenticate = None
     if prepared.identity is not None and authenticator_for is not None:
         authenticate = authenticator_for(connection, prepared.identity)
-    context: dict[str, object] = {"user": login}
+    context = {"user": login, **(context or {})}
     if prepared.identity is not None:
         context["environment"] = prepared.identity.environment.value
     if prepared.note:
@@ -206,3 +214,40 @@ def _record(app: App, actor: User, identity: Identity | None, report: Connection
             attempts=report.context.get("authentication_attempts", 0),
             failed_steps=[s.id for s in report.steps if s.status.value == "failure"],
         )
+
+
+def run_installation_test(
+    app: App,
+    actor: User,
+    *,
+    owner_login: str | None = None,
+    environment: str | None = None,
+    environ_proxies: dict[str, str] | None = None,
+) -> ConnectionReport:
+    """The connection test against the configured Net-entreprises environment."""
+    from dsnlink.connectivity.portal_bridge import (
+        PROFILE_ENVIRONMENTS,
+        portal_authenticator,
+        portal_hosts,
+    )
+    from dsnlink.portal.core import config_from_settings
+
+    config = config_from_settings(app.settings)
+    endpoints = config.endpoints
+    simulator = endpoints.profile == "simulator"
+    fallback_ca = app.settings.portal_ca_bundle
+
+    def authenticator_for(connection: ResolvedConnection, _identity: Identity) -> Authenticator:
+        return portal_authenticator(connection, config, ca_is_simulator=simulator)
+
+    return run_for_user(
+        app,
+        actor,
+        owner_login=owner_login,
+        hosts_for=lambda _identity: portal_hosts(endpoints),
+        authenticator_for=authenticator_for,
+        environment=environment or PROFILE_ENVIRONMENTS.get(endpoints.profile),
+        environ_proxies=environ_proxies,
+        fallback_ca_bundle=fallback_ca,
+        context={"profile": endpoints.profile},
+    )
