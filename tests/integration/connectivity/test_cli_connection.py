@@ -99,3 +99,31 @@ def test_invalid_values_are_refused(installed: dict[str, str]) -> None:
     result = dsnlink(installed, "connection", "set", "--proxy", "nowhere")
     assert result.returncode == 2
     assert "HÔTE:PORT" in result.stderr
+
+
+def test_identity_set_runs_the_linter(installed: dict[str, str], hermetic_env: Path) -> None:
+    def identity_set(nom: str, prenom: str) -> subprocess.CompletedProcess[str]:
+        return dsnlink(
+            installed,
+            "identity",
+            "set",
+            "--siret",
+            "73282932000074",
+            "--nom",
+            nom,
+            "--prenom",
+            prenom,
+            "--password-stdin",
+            stdin=CANARY + "\n",
+        )
+
+    refused = identity_set("DUPONT\u00a0", "JEAN")
+    assert refused.returncode == 2
+    assert "«DUPONT⍽»" in refused.stderr and "«DUPONT»" in refused.stderr
+    assert CANARY not in refused.stdout + refused.stderr
+    saved = identity_set("Dupont", "HÉLÈNE")
+    assert saved.returncode == 0, saved.stderr
+    assert "minuscules" in saved.stderr
+    again = identity_set("Dupont", "HELENE")
+    assert again.returncode == 0, again.stderr
+    assert "n'a plus les accents" in again.stderr
