@@ -98,8 +98,6 @@ def https_server(
     routes = routes or {}
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     cert.configure_cert(context)
-    loops = _LoopThread()
-    server_box: list[asyncio.AbstractServer] = []
     state = HttpsServer(host, 0)
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -121,16 +119,28 @@ def https_server(
         finally:
             await _close(writer)
 
+    with _serving(handle, context) as port:
+        state.port = port
+        yield state
+
+
+@contextlib.contextmanager
+def _serving(
+    handle: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+    context: ssl.SSLContext | None,
+) -> Iterator[int]:
+    """Serve ``handle`` on a free port of 127.0.0.1 in a background loop; yields the port."""
+    loops = _LoopThread()
+    box: list[asyncio.AbstractServer] = []
+
     async def start() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
-        server_box.append(server)
-        state.port = server.sockets[0].getsockname()[1]
+        box.append(await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context))
 
     loops.run(start())
     try:
-        yield state
+        yield box[0].sockets[0].getsockname()[1]
     finally:
-        loops.run(_stop_server(server_box[0]))
+        loops.run(_stop_server(box[0]))
         loops.stop()
 
 
@@ -176,8 +186,6 @@ def forward_proxy(
     expected = None
     if credentials is not None:
         expected = "Basic " + base64.b64encode(":".join(credentials).encode()).decode()
-    loops = _LoopThread()
-    server_box: list[asyncio.AbstractServer] = []
     state = ForwardProxy("127.0.0.1", 0, tls_cert is not None)
 
     async def answer(writer: asyncio.StreamWriter, status: str, extra: str = "") -> None:
@@ -219,17 +227,9 @@ def forward_proxy(
             return
         await _forward_plain(method, target, headers, reader, writer, state, answer)
 
-    async def start() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
-        server_box.append(server)
-        state.port = server.sockets[0].getsockname()[1]
-
-    loops.run(start())
-    try:
+    with _serving(handle, context) as port:
+        state.port = port
         yield state
-    finally:
-        loops.run(_stop_server(server_box[0]))
-        loops.stop()
 
 
 async def _forward_plain(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,45 @@ from dsnlink.connectivity.settings import ResolvedConnection, resolve
 from tests.support.netservers import HttpsServer, Route, https_server
 
 FEED_PATH = "/pypi/dsnlink/json"
+ADMIN_PASSWORD = "Admin-pass-123!"
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment of a CLI subprocess: this test's data folder, the admin's password."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DSNLINK_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "DSNLINK_PASSWORD": ADMIN_PASSWORD,
+            "COLUMNS": "200",
+            **extra,
+        }
+    )
+    return env
+
+
+def dsnlink(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real ``dsnlink`` command."""
+    return subprocess.run(
+        [sys.executable, "-m", "dsnlink", *args],
+        input=stdin,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def installed(hermetic_env: Path) -> dict[str, str]:
+    """A monoposte installation made by ``dsnlink init``; the CLI environment to use it."""
+    env = cli_env()
+    result = dsnlink(env, "init", "--name", "Association test")
+    assert result.returncode == 0, result.stderr
+    return env
 
 
 @pytest.fixture(scope="session")

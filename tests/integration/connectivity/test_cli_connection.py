@@ -3,53 +3,28 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
+from tests.integration.connectivity.conftest import dsnlink
 
-ADMIN_PASSWORD = "Admin-pass-123!"
 CANARY = "CANARY-s3cr3t-proxy-4417"
 
 
-def dsnlink(
-    env: dict[str, str], *args: str, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dsnlink", *args],
-        input=stdin,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-@pytest.fixture
-def installed(hermetic_env: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "DSNLINK_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "DSNLINK_PASSWORD": ADMIN_PASSWORD,
-            "COLUMNS": "200",
-        }
-    )
-    result = dsnlink(env, "init", "--name", "Association test")
-    assert result.returncode == 0, result.stderr
-    return env
-
-
-def test_show_defaults(installed: dict[str, str]) -> None:
+def test_show_defaults_and_refuse_invalid_values(installed: dict[str, str]) -> None:
     result = dsnlink(installed, "connection", "show", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["settings"]["type"] == "system"
     assert data["settings"]["mode"] == "normal"
     assert set(data["sources"].values()) == {"default"}
+    # Invalid values are refused, with the reason.
+    result = dsnlink(installed, "connection", "set", "--type", "proxy")
+    assert result.returncode == 2
+    assert "proxy" in result.stderr
+    result = dsnlink(installed, "connection", "set", "--proxy", "nowhere")
+    assert result.returncode == 2
+    assert "HÔTE:PORT" in result.stderr
 
 
 def test_set_proxy_with_password_then_user_override(
@@ -90,15 +65,6 @@ def test_set_proxy_with_password_then_user_override(
     for path in hermetic_env.rglob("*"):
         if path.is_file():
             assert CANARY.encode() not in path.read_bytes(), path
-
-
-def test_invalid_values_are_refused(installed: dict[str, str]) -> None:
-    result = dsnlink(installed, "connection", "set", "--type", "proxy")
-    assert result.returncode == 2
-    assert "proxy" in result.stderr
-    result = dsnlink(installed, "connection", "set", "--proxy", "nowhere")
-    assert result.returncode == 2
-    assert "HÔTE:PORT" in result.stderr
 
 
 def test_identity_set_runs_the_linter(installed: dict[str, str], hermetic_env: Path) -> None:

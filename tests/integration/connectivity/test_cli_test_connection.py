@@ -4,10 +4,8 @@ the simulator over HTTPS with its own CA, a local HTTPS update feed."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,25 +13,11 @@ import pytest
 import trustme
 
 from dsnlink.simulator.server import RunningSimulator, running_simulator
+from tests.integration.connectivity.conftest import cli_env, dsnlink
 from tests.support.netservers import HttpsServer, Route, https_server
 
-ADMIN_PASSWORD = "Admin-pass-123!"
 PORTAL_PASSWORD = "CANARY-s3cr3t-cli-7310"
 SIRET = "73282932000074"
-
-
-def dsnlink(
-    env: dict[str, str], *args: str, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "dsnlink", *args],
-        input=stdin,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture
@@ -48,15 +32,8 @@ def world(hermetic_env: Path, tmp_path: Path) -> Iterator[tuple[dict[str, str], 
         bundle.write_bytes(sim.ca_pem.read_bytes() + ca.cert_pem.bytes())
         feed = b'{"info": {"version": "99.0"}}'
         with https_server(ca.issue_cert("localhost"), {"/feed.json": Route(200, feed)}) as server:
-            env = dict(os.environ)
-            env.update(
-                {
-                    "DSNLINK_ADMIN_PASSWORD": ADMIN_PASSWORD,
-                    "DSNLINK_PASSWORD": ADMIN_PASSWORD,
-                    "DSNLINK_PORTAL_PROFILE": "simulator",
-                    "DSNLINK_PORTAL_SIMULATOR_URL": sim.base_url,
-                    "COLUMNS": "200",
-                }
+            env = cli_env(
+                DSNLINK_PORTAL_PROFILE="simulator", DSNLINK_PORTAL_SIMULATOR_URL=sim.base_url
             )
             _ok(dsnlink(env, "init", "--name", "Association test"))
             _ok(
