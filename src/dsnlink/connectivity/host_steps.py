@@ -142,7 +142,9 @@ def host_steps(
             verify_message=seen.verify_message,
             via_proxy=route is not None,
             refuse_interception=connection.profile.refuse_interception,
-            issued_by_local_ca=seen.verified and probes.issued_by_local_ca(seen.chain, extra_cas),
+            issued_by_local_ca=route is not None
+            and seen.verified
+            and probes.issued_by_local_ca(seen.chain, extra_cas),
             now=datetime.now(UTC),
         )
         data = {
