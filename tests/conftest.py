@@ -16,7 +16,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
-SHARED = ROOT.parent / "shared"
+# ``shared/`` sits beside the checkout (CI, /work/main) or one level up (a git worktree).
+SHARED = next(
+    (p / "shared" for p in (ROOT.parent, ROOT.parent.parent) if (p / "shared").is_dir()),
+    ROOT.parent / "shared",
+)
 REFERENCE = SHARED / "reference"
 
 _PROXY_VARS = (

@@ -26,8 +26,46 @@ _DSNLOGIN = re.compile(r"(DSNLogin\s+(?:jeton|concentrateur)=)[^\s,\"']+", re.IG
 _MOTDEPASSE_XML = re.compile(r"(<motdepasse>)(.*?)(</motdepasse>)", re.IGNORECASE | re.DOTALL)
 
 _lock = threading.Lock()
-_values: set[str] = set()
-_pattern: re.Pattern[str] | None = None
+
+
+class _Bucket:
+    """The registered values that share one prefix, grouped by length (longest tried first).
+
+    Many values may share a prefix (tokens with a common header): grouping by length keeps a
+    lookup to one set membership test per distinct length, whatever the number of values.
+    """
+
+    __slots__ = ("by_length", "lengths")
+
+    def __init__(self) -> None:
+        self.by_length: dict[int, set[str]] = {}
+        self.lengths: tuple[int, ...] = ()
+
+    def add(self, value: str) -> bool:
+        group = self.by_length.get(len(value))
+        if group is None:
+            self.by_length[len(value)] = {value}
+            self.lengths = tuple(sorted((*self.lengths, len(value)), reverse=True))
+            return True
+        if value in group:
+            return False
+        group.add(value)
+        return True
+
+    def longest_at(self, text: str, start: int) -> int:
+        """End of the longest registered value found at ``start``, or -1."""
+        for length in self.lengths:
+            if text[start : start + length] in self.by_length[length]:
+                return start + length
+        return -1
+
+
+# Registered values indexed by their first _MIN_VALUE_LEN characters. Registering is O(1) (no
+# pattern to rebuild, which made N registrations cost O(N²)); a scan looks up every window of
+# the text in this dict, so its cost does not grow with the number of secrets. Writers hold
+# the lock; readers need none (a new length tuple is swapped in whole).
+_by_prefix: dict[str, _Bucket] = {}
+_count = 0
 
 # Very short values would mask ordinary words; the API allows such passwords, so they are
 # still caught by key, just not by value.
@@ -36,28 +74,65 @@ _MIN_VALUE_LEN = 4
 
 def register_secret(value: str | None) -> None:
     """Mask this exact value in every text redacted from now on."""
-    global _pattern
+    global _count
     if not value or len(value) < _MIN_VALUE_LEN:
         return
+    prefix = value[:_MIN_VALUE_LEN]
     with _lock:
-        if value in _values:
-            return
-        _values.add(value)
-        variants = sorted(_values, key=len, reverse=True)
-        _pattern = re.compile("|".join(re.escape(v) for v in variants))
+        bucket = _by_prefix.get(prefix)
+        if bucket is None:
+            bucket = _Bucket()
+            bucket.add(value)
+            _by_prefix[prefix] = bucket
+            _count += 1
+        elif bucket.add(value):
+            _count += 1
+
+
+def registered_count() -> int:
+    """How many values are registered (for diagnostics and benchmarks)."""
+    return _count
 
 
 def is_secret_key(key: str) -> bool:
     return bool(_SECRET_KEY.search(key))
 
 
+def _mask_registered(text: str) -> str:
+    index = _by_prefix
+    width = _MIN_VALUE_LEN
+    if not index or len(text) < width:
+        return text
+    starts = [i for i in range(len(text) - width + 1) if text[i : i + width] in index]
+    if not starts:
+        return text
+    # Union of every occurrence, overlapping ones included, so that no part of a secret
+    # survives next to another one.
+    spans: list[list[int]] = []
+    for i in starts:
+        end = index[text[i : i + width]].longest_at(text, i)
+        if end < 0:
+            continue
+        if spans and i <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([i, end])
+    if not spans:
+        return text
+    pieces: list[str] = []
+    position = 0
+    for start, end in spans:
+        pieces.append(text[position:start])
+        pieces.append(MASK)
+        position = end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
 def redact_text(text: str) -> str:
     text = _DSNLOGIN.sub(r"\1" + MASK, text)
     text = _MOTDEPASSE_XML.sub(r"\1" + MASK + r"\3", text)
-    pattern = _pattern
-    if pattern is not None:
-        text = pattern.sub(MASK, text)
-    return text
+    return _mask_registered(text)
 
 
 def redact(value: Any) -> Any:

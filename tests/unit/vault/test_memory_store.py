@@ -1,0 +1,12 @@
+from __future__ import annotations
+
+import pytest
+
+from dsnlink.vault.memory import MemorySealedSecretStore
+from tests.unit.vault.contract import SealedSecretStoreContract
+
+
+class TestMemorySealedSecretStore(SealedSecretStoreContract):
+    @pytest.fixture
+    def store(self) -> MemorySealedSecretStore:
+        return MemorySealedSecretStore()
