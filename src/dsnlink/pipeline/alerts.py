@@ -11,13 +11,18 @@ import smtplib
 import threading
 from collections.abc import Sequence
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 import httpx
 
 from dsnlink.logs import get_logger
 from dsnlink.pipeline.context import Pipeline
 from dsnlink.pipeline.model import Alert
+from dsnlink.pipeline.ports import AlertSink
 from dsnlink.redaction import redact
+
+if TYPE_CHECKING:
+    from dsnlink.settings import Settings
 
 log = get_logger("dsnlink.pipeline.alerts")
 
@@ -97,12 +102,38 @@ class WebhookAlertSink:
 class FanOutAlertSink:
     """Every sink gets every alert; one failing does not stop the others."""
 
-    def __init__(self, sinks: Sequence[object]) -> None:
+    def __init__(self, sinks: Sequence[AlertSink]) -> None:
         self.sinks = list(sinks)
 
     def send(self, alert: Alert) -> None:
         for sink in self.sinks:
             try:
-                sink.send(alert)  # type: ignore[attr-defined]
+                sink.send(alert)
             except Exception as exc:  # noqa: BLE001 - see the module docstring
                 log.error("alert_sink_failed", sink=type(sink).__name__, error=type(exc).__name__)
+
+
+def alerts_from_settings(settings: Settings, *, extra: Sequence[AlertSink] = ()) -> AlertSink:
+    """E-mail and/or webhook as configured; with neither, alerts are only logged."""
+    sinks: list[AlertSink] = list(extra)
+    recipients = [a.strip() for a in settings.alert_email_to.split(",") if a.strip()]
+    if settings.alert_smtp_host:
+        sinks.append(
+            SmtpAlertSink(
+                settings.alert_smtp_host,
+                settings.alert_smtp_port,
+                settings.alert_smtp_from,
+                recipients,
+            )
+        )
+    if settings.alert_webhook_url:
+        sinks.append(WebhookAlertSink(settings.alert_webhook_url))
+    sinks.append(LogAlertSink())
+    return FanOutAlertSink(sinks)
+
+
+class LogAlertSink:
+    """Every alert also goes to the log (and thus to whoever reads it)."""
+
+    def send(self, alert: Alert) -> None:
+        log.warning("alert", kind=alert.kind, subject=alert.subject, key=alert.key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from dsnlink.pipeline.ports import (
     AlertSink,
@@ -14,6 +15,9 @@ from dsnlink.pipeline.ports import (
     Portal,
     ReturnParser,
 )
+
+if TYPE_CHECKING:
+    from dsnlink.settings import Settings
 
 #: Delays between two polls of a flow's returns: at once, minutes, hours, then daily.
 DEFAULT_POLL_SCHEDULE: tuple[timedelta, ...] = (
@@ -63,3 +67,35 @@ class Pipeline:
     clock: Clock
     alerts: AlertSink
     config: PipelineConfig = field(default_factory=PipelineConfig)
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_schedule(text: str) -> tuple[timedelta, ...]:
+    """``"5m,30m,2h,1d"`` → delays. Raises ``InvalidInput`` on anything else."""
+    from dsnlink.errors import InvalidInput
+
+    delays = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        number, unit = part[:-1], part[-1:].lower()
+        if unit not in _UNITS or not number.isdigit():
+            raise InvalidInput(
+                f"Délai de relève incompréhensible : « {part} ».",
+                remedy="Écrivez par exemple 5m,30m,2h,6h,1d (s, m, h, d).",
+            )
+        delays.append(timedelta(seconds=int(number) * _UNITS[unit]))
+    if not delays:
+        raise InvalidInput("Le calendrier de relève des retours est vide.")
+    return tuple(delays)
+
+
+def config_from_settings(settings: Settings) -> PipelineConfig:
+    from dsnlink.pipeline.faults import parse_kill_points
+
+    return PipelineConfig(
+        poll_schedule=parse_schedule(settings.pipeline_poll_schedule),
+        max_polls=settings.pipeline_max_polls,
+        deadline_day=settings.deadline_day,
+        kill_points=parse_kill_points(settings.pipeline_kill_points),
+    )
