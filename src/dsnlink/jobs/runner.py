@@ -162,15 +162,16 @@ class Runner:
 
     def sync_returns(self) -> int:
         """The declarant-wide returns listing, for each identity that has deposited."""
+        # One walk per identity, on behalf of the last user who deposited with it.
         identities = {
-            e.identity_id
+            e.identity_id: e.acting_login
             for e in self.pipeline.ledger.envois()
             if e.identity_id is not None and e.idflux
         }
         count = 0
-        for identity_id in sorted(identities):
+        for identity_id, login in sorted(identities.items()):
             try:
-                count += sync_identity(self.pipeline, identity_id)
+                count += sync_identity(self.pipeline, identity_id, login)
             except DsnlinkError as exc:
                 log.warning("sync_failed", identity_id=identity_id, error=exc.code)
         return count

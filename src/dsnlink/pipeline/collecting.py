@@ -43,7 +43,7 @@ def poll_flow(pipeline: Pipeline, envoi_id: str) -> Envoi:
     envoi = ledger.get_envoi(envoi_id)
     if envoi.state is not S.RETURNS_PENDING or not envoi.idflux or envoi.identity_id is None:
         return envoi
-    identity = pipeline.identities.get(envoi.identity_id)
+    identity = pipeline.identities.get(envoi.identity_id, envoi.acting_login)
     if not identity.usable:
         return envoi
     try:
@@ -178,11 +178,14 @@ def store_return(
     return ret
 
 
-def sync_identity(pipeline: Pipeline, identity_id: str, *, until: datetime | None = None) -> int:
-    """Walk the declarant's returns listing from the identity's cursor to now. Returns the
-    number of returns listed. The cursor only moves forward after everything was kept."""
+def sync_identity(
+    pipeline: Pipeline, identity_id: str, acting_login: str, *, until: datetime | None = None
+) -> int:
+    """Walk the declarant's returns listing from the identity's cursor to now, on behalf of
+    ``acting_login``. Returns the number of returns listed. The cursor only moves forward after
+    everything was kept."""
     ledger = pipeline.ledger
-    identity = pipeline.identities.get(identity_id)
+    identity = pipeline.identities.get(identity_id, acting_login)
     if not identity.usable:
         return 0
     end = until or pipeline.clock.now()

@@ -50,7 +50,9 @@ def deadlines(pipeline: Pipeline, *, month: str | None = None) -> list[Deadline]
     found: list[Deadline] = []
     for employer in pipeline.identities.employers():
         policy = pipeline.ledger.policy(employer.siret)
-        due = due_date(month, policy.deadline_day or pipeline.config.deadline_day)
+        due = due_date(
+            month, policy.deadline_day or employer.due_day or pipeline.config.deadline_day
+        )
         limit = datetime.combine(due, time(12, 0), PARIS)
         envois = [
             e

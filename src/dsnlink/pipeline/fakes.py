@@ -81,13 +81,14 @@ class FakeIdentities:
             identity_id = self._for_siret.get(declared_siret)
             if identity_id is None:
                 raise NotFound("Aucune identité pour ce SIRET.", siret=declared_siret)
-            return self._by_id[identity_id]
+            return replace(self._by_id[identity_id], acting_login=acting_login)
 
-    def get(self, identity_id: str) -> IdentityRef:
+    def get(self, identity_id: str, acting_login: str = "") -> IdentityRef:
         with self._lock:
-            return self._by_id[identity_id]
+            return replace(self._by_id[identity_id], acting_login=acting_login)
 
-    def mark_failing(self, identity_id: str, code: str) -> bool:
+    def mark_failing(self, identity: IdentityRef, code: str) -> bool:
+        identity_id = identity.id
         with self._lock:
             current = self._by_id[identity_id]
             self._by_id[identity_id] = replace(current, usable=False)

@@ -49,12 +49,15 @@ class IdentityRef:
     # False once a credential failure marked it failing; True again only when a person edits
     # the identity, which is what releases its held envois.
     usable: bool
+    #: The dsnlink user on whose behalf it is used (rights are checked for them).
+    acting_login: str = ""
 
 
 @dataclass(frozen=True)
 class EmployerRef:
     siret: str
     name: str
+    due_day: int | None = None
 
 
 class Identities(Protocol):
@@ -65,9 +68,9 @@ class Identities(Protocol):
         """
         ...
 
-    def get(self, identity_id: str) -> IdentityRef: ...
+    def get(self, identity_id: str, acting_login: str) -> IdentityRef: ...
 
-    def mark_failing(self, identity_id: str, code: str) -> bool:
+    def mark_failing(self, identity: IdentityRef, code: str) -> bool:
         """Record a credential failure (state wrong credentials, expired, locked...).
 
         True if the identity was usable until now (the caller then alerts its owner)."""

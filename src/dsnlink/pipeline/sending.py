@@ -43,7 +43,7 @@ def send(pipeline: Pipeline, envoi_id: str) -> Envoi:
     envoi = ledger.get_envoi(envoi_id)
     if envoi.state is not S.QUEUED or envoi.identity_id is None:
         return envoi
-    identity = pipeline.identities.get(envoi.identity_id)
+    identity = pipeline.identities.get(envoi.identity_id, envoi.acting_login)
     if not identity.usable:
         return _hold(pipeline, envoi, "identité en échec : envoi suspendu")
     now = pipeline.clock.now()
@@ -151,7 +151,7 @@ def advance_deposited(pipeline: Pipeline, envoi_id: str) -> Envoi:
 
 def credential_failure(pipeline: Pipeline, identity: IdentityRef, exc: CredentialError) -> None:
     """Mark the identity failing, hold all its queued envois, alert its owner. Once."""
-    first = pipeline.identities.mark_failing(identity.id, exc.code)
+    first = pipeline.identities.mark_failing(identity, exc.code)
     # Only queued ones: a ``sending`` envoi of another worker may be posting with a token
     # obtained before; it finds the identity failing on its next authentication anyway.
     for envoi in pipeline.ledger.envois(states=[S.QUEUED], identity_id=identity.id):
@@ -181,7 +181,7 @@ def release_held(pipeline: Pipeline, envoi_id: str) -> Envoi:
     envoi = pipeline.ledger.get_envoi(envoi_id)
     if envoi.state is not S.HELD or envoi.identity_id is None:
         return envoi
-    if not pipeline.identities.get(envoi.identity_id).usable:
+    if not pipeline.identities.get(envoi.identity_id, envoi.acting_login).usable:
         return envoi
     now = pipeline.clock.now()
     return pipeline.ledger.transition(
@@ -211,7 +211,7 @@ def reconcile(pipeline: Pipeline, envoi_id: str) -> Envoi:
     envoi = ledger.get_envoi(envoi_id)
     if envoi.state is not S.FATE_UNKNOWN or envoi.identity_id is None:
         return envoi
-    identity = pipeline.identities.get(envoi.identity_id)
+    identity = pipeline.identities.get(envoi.identity_id, envoi.acting_login)
     if not identity.usable:
         return envoi  # waits: listing needs an authentication the portal would refuse
     sent_at = envoi.sending_at or envoi.updated_at

@@ -225,8 +225,8 @@ def test_sync_collects_returns_of_deposits_made_elsewhere() -> None:
     identity = identities.get("id-dupont")
     portal.deposit(identity, dsn())  # made by another tool
     clock.advance(timedelta(days=1))
-    assert sync_identity(pipeline, "id-dupont") == 2  # AEE, CCO
-    assert sync_identity(pipeline, "id-dupont") == 0  # the cursor moved
+    assert sync_identity(pipeline, "id-dupont", "dupont") == 2  # AEE, CCO
+    assert sync_identity(pipeline, "id-dupont", "dupont") == 0  # the cursor moved
     clock.advance(timedelta(days=3))
-    assert sync_identity(pipeline, "id-dupont") == 1  # the CRM 94
+    assert sync_identity(pipeline, "id-dupont", "dupont") == 1  # the CRM 94
     assert {r.kind for r in pipeline.ledger.returns()} == {"AEE", "CCO", "CRM94"}
