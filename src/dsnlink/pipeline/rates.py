@@ -97,7 +97,7 @@ def rates_view(
     return RatesView(tuple(rows), tuple(missing))
 
 
-def _row(rate: PasRate) -> dict[str, object]:
+def rate_row(rate: PasRate) -> dict[str, object]:
     return {
         "siret": rate.employer_siret,
         "mois": rate.month,
@@ -116,7 +116,7 @@ def _row(rate: PasRate) -> dict[str, object]:
 
 def export_rates(rates: Sequence[PasRate], fmt: str) -> str:
     """CSV (``;``-separated, for French spreadsheets) or JSON, one row per employee."""
-    rows = [_row(r) for r in rates]
+    rows = [rate_row(r) for r in rates]
     if fmt == "json":
         return json.dumps(rows, ensure_ascii=False, indent=2)
     out = io.StringIO()
