@@ -60,6 +60,7 @@ class FakeIdentities:
         self._employers: dict[str, str] = {}
         self.declarants: set[str] = set()
         self.failures: list[tuple[str, str]] = []
+        self.successes: set[str] = set()
         self._lock = threading.Lock()
 
     def add(self, identity: IdentityRef, *, employers: Sequence[str] = ()) -> None:
@@ -94,6 +95,10 @@ class FakeIdentities:
             self._by_id[identity_id] = replace(current, usable=False)
             self.failures.append((identity_id, code))
             return current.usable
+
+    def mark_ok(self, identity: IdentityRef) -> None:
+        with self._lock:
+            self.successes.add(identity.id)
 
     def employers(self) -> Sequence[EmployerRef]:
         with self._lock:

@@ -76,6 +76,10 @@ class Identities(Protocol):
         True if the identity was usable until now (the caller then alerts its owner)."""
         ...
 
+    def mark_ok(self, identity: IdentityRef) -> None:
+        """The portal accepted the credentials (last successful login)."""
+        ...
+
     def employers(self) -> Sequence[EmployerRef]: ...
 
 

@@ -82,6 +82,7 @@ def send(pipeline: Pipeline, envoi_id: str) -> Envoi:
     except PortalError as exc:
         return _answered_error(pipeline, envoi, exc)
     kill_point(points, "after_post")
+    pipeline.identities.mark_ok(identity)
     now = pipeline.clock.now()
     if not outcome.accepted:
         rejected = ledger.transition(

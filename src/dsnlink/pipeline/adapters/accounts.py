@@ -7,6 +7,7 @@ who needs the *declarations* right and a link to the employer (or the identity's
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 from dsnlink.errors import AccountDisabled, NotFound, PermissionDenied
@@ -35,6 +36,8 @@ class AccountIdentities:
     def __init__(self, app: App, environment: Environment | None = None) -> None:
         self.app = app
         self.environment = environment
+        self._known_ok: set[str] = set()
+        self._failing_lock = threading.Lock()
 
     def _user(self, r: Repositories, login: str) -> User:
         user = r.users.by_login(login)
@@ -96,14 +99,29 @@ class AccountIdentities:
         return _ref(identity, owner, acting_login)
 
     def mark_failing(self, identity: IdentityRef, code: str) -> bool:
-        state = _STATE_OF_CODE.get(code, IdentityState.WRONG_CREDENTIALS)
+        # One failure seen by several workers at once must alert once: checked and recorded
+        # under one lock.
+        with self._failing_lock:
+            self._known_ok.discard(identity.id)
+            state = _STATE_OF_CODE.get(code, IdentityState.WRONG_CREDENTIALS)
+            with self.app.store.read() as r:
+                actor = r.users.by_login(identity.acting_login or identity.owner_login)
+                current = r.identities.get(int(identity.id))
+            if actor is None or current is None:
+                return False
+            self.app.accounts.identities.record_state(actor, int(identity.id), state, code)
+            return current.state not in REFUSED
+
+    def mark_ok(self, identity: IdentityRef) -> None:
+        # Once per identity and process: a deposit is not worth a write to say it again.
+        if identity.id in self._known_ok:
+            return
         with self.app.store.read() as r:
             actor = r.users.by_login(identity.acting_login or identity.owner_login)
             current = r.identities.get(int(identity.id))
-        if actor is None or current is None:
-            return False
-        self.app.accounts.identities.record_state(actor, int(identity.id), state, code)
-        return current.state not in REFUSED
+        if actor is not None and current is not None:
+            self.app.accounts.identities.record_state(actor, current.id, IdentityState.OK)
+            self._known_ok.add(identity.id)
 
     def employers(self) -> Sequence[EmployerRef]:
         with self.app.store.read() as r:
