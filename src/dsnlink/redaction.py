@@ -79,9 +79,16 @@ _MIN_VALUE_LEN = 4
 
 def register_secret(value: str | None) -> None:
     """Mask this exact value in every text redacted from now on."""
-    global _count
     if not value or len(value) < _MIN_VALUE_LEN:
         return
+    _register(value)
+    if not value.isascii():
+        # redact() reads bytes as latin-1: a UTF-8 secret (accents) shows up that way there.
+        _register(value.encode("utf-8").decode("latin-1"))
+
+
+def _register(value: str) -> None:
+    global _count
     prefix = value[:_MIN_VALUE_LEN]
     with _lock:
         bucket = _by_prefix.get(prefix)

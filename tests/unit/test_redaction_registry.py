@@ -61,6 +61,13 @@ def test_short_values_are_not_registered() -> None:
     assert redact_text("abc") == "abc"
 
 
+def test_a_secret_with_accents_is_masked_in_utf8_bytes() -> None:
+    register_secret("Mot-de-passe-Été-ÀÇ")
+    out = redact("login failed: Mot-de-passe-Été-ÀÇ".encode())
+    assert "Mot-de-passe-Été-ÀÇ".encode() not in out
+    assert out == f"login failed: {MASK}".encode()
+
+
 def test_bytes_and_nested_values_are_masked() -> None:
     register_secret("Nested-Canary-77")
     assert b"Nested-Canary-77" not in redact(b"raw Nested-Canary-77 raw")

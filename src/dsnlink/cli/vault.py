@@ -84,8 +84,8 @@ def rotate(resume: bool, dry_run: bool, batch_size: int, json_output: bool) -> N
     with _secret_store(settings) as store:
         checkpoint = _Checkpoint(settings, "rotate")
         start = checkpoint.load(ring.active.key_id) if resume else None
-        if not resume:
-            checkpoint.clear()
+        if not resume and not dry_run:
+            checkpoint.clear()  # a new key: an old checkpoint no longer applies
         with _progress(store, start, "Changement de clé", quiet=json_output) as on_batch:
             new_ring, report = rotate_master_key(
                 ring,
@@ -97,13 +97,13 @@ def rotate(resume: bool, dry_run: bool, batch_size: int, json_output: bool) -> N
                 batch_size=batch_size,
                 progress=_chain(on_batch, None if dry_run else checkpoint.save),
             )
-    if report.complete:
+    if report.complete and not dry_run:
         checkpoint.clear()
     _finish(report, json_output, start)
     if not json_output and not dry_run:
         err_console.print(
-            f"Nouvelle clé active : {new_ring.active.key_id}. Exportez-la maintenant "
-            "(« dsnlink vault export-key --to … ») et, en réseau, installez-la sur chaque poste."
+            f"Clé active : {new_ring.active.key_id}. Exportez le trousseau maintenant "
+            "(« dsnlink vault export-key --to … ») et, en réseau, installez-le sur chaque poste."
         )
 
 
