@@ -16,7 +16,7 @@ from dsnlink.norme.checks import Hooks, is_calendar_date
 from dsnlink.norme.findings import Report, make_finding
 from dsnlink.norme.norm import NEVER, BlockSpec, Model, RubriqueSpec, diagnose, get_model
 from dsnlink.norme.source import Source, SourceInfo, iter_batches, open_source
-from dsnlink.norme.structure import Structure
+from dsnlink.norme.structure import EMPLOYEE, Structure
 from dsnlink.norme.summary import Summary
 from dsnlink.norme.tables import available_versions
 
@@ -85,6 +85,9 @@ class Validator:
         else:
             self.report.dropped[code] = self.report.dropped.get(code, 0) + 1
 
+    def finding_total(self) -> int:
+        return len(self.report.findings) + sum(self.report.dropped.values()) + len(self._once)
+
     # --- models -----------------------------------------------------------------------------
 
     def _table_for(self, model: Model) -> dict[bytes, Entry]:
@@ -121,6 +124,7 @@ class Validator:
         self.model = get_model(version, nature)
         self.table = self._table_for(self.model)
         self._block_info = {}
+        self.structure.memo = {}
         return True
 
     # --- the hot loop -----------------------------------------------------------------------
@@ -162,8 +166,9 @@ class Validator:
     def on_block(self, lineno: int, block: bytes, num: int, spec: RubriqueSpec) -> bool:
         """A rubrique of another block, or a number not above the previous one."""
         blk = self.blk
-        name, bspec, first = self.block_info(block)
-        if block is blk and num > first:
+        infos = self._block_info
+        info = infos.get(block) or self.block_info(block)
+        if block is blk and num > info[2]:
             self.add(
                 "rubrique.order",
                 f"La rubrique {spec.rid} n'est pas à sa place : les rubriques d'un bloc se "
@@ -173,12 +178,27 @@ class Validator:
             )
             return False
         if blk is not None:
-            prev_name, prev_spec, _ = self.block_info(blk)
+            prev = infos.get(blk) or self.block_info(blk)
+            prev_spec = prev[1]
             if prev_spec is not None and prev_spec.mandatory_mask & ~self.mask:
                 self.structure.missing_rubriques(
-                    prev_name, prev_spec.mandatory_mask & ~self.mask, self.start
+                    prev[0], prev_spec.mandatory_mask & ~self.mask, self.start
                 )
-        self.structure.open_instance(name, bspec, lineno)
+        bspec = info[1]
+        structure = self.structure
+        if bspec is not None and bspec.parent is not None:
+            # the usual case, inlined: a remembered transition of the block stack
+            hit = structure.memo.get((structure.sid, info[0]))
+            if hit is not None:
+                structure.sid, pops = hit
+                starts = structure.starts
+                if pops:
+                    del starts[-pops:]
+                starts.append(lineno)
+                if info[0] == EMPLOYEE:
+                    self.hooks.start_employee(lineno)
+                return True
+        structure.open_instance(info[0], bspec, lineno)
         return True
 
     def block_info(self, block: bytes) -> tuple[str, BlockSpec | None, int]:
