@@ -10,7 +10,7 @@ failed values) leaves the loop for a slower method. See ``docs/norme.md`` for th
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from dsnlink.norme.checks import Hooks, is_calendar_date
 from dsnlink.norme.findings import Report, make_finding
@@ -21,8 +21,8 @@ from dsnlink.norme.summary import Summary
 from dsnlink.norme.tables import available_versions
 
 DEFAULT_VERSION = "P25V01"
-#: bound of each rubrique's cache of known-valid lines (memory stays flat on huge files)
-KNOWN_LINES_MAX = 4096
+#: bound of the cache of known-valid lines (memory stays flat on huge files)
+KNOWN_LINES_MAX = 100_000
 MAX_LINE = 256
 LOT_STRUCTURES = frozenset({"S05", "S06", "S95", "S96"})
 PLATFORM_RUBRIQUES = frozenset({"S20.G00.96.902", "S21.G00.06.903", "S21.G00.11.904"})
@@ -31,12 +31,17 @@ PLATFORM_RUBRIQUES = frozenset({"S20.G00.96.902", "S21.G00.06.903", "S21.G00.11.
 Entry = tuple[
     bytes,
     int,
-    set[bytes] | None,
+    bool,
     Callable[..., Any],
     int,
     Callable[[int, bytes], bool] | None,
     RubriqueSpec,
 ]
+
+
+#: a line that is not a well-formed rubrique of the norme: handled by ``odd_line`` in order
+ODD_BLOCK = b"<odd>"
+ODD: Entry = (ODD_BLOCK, 0, False, bool, 0, None, None)  # type: ignore[assignment]
 
 
 class Validator:
@@ -47,14 +52,15 @@ class Validator:
         self.summary: Summary = self.report.summary
         self.max_findings = max_findings
         self._once: set[str] = set()
-        self._tables: dict[tuple[str, str], dict[bytes, Entry]] = {}
+        self._tables: dict[tuple[str, str], tuple[dict[bytes, Entry], dict[bytes, Entry]]] = {}
         self._block_names: dict[bytes, bytes] = {}
+        self._odd: dict[int, bytes] = {}
         self._block_info: dict[bytes, tuple[str, BlockSpec | None, int]] = {}
         self.hooks = Hooks(self, employees=employees)
         self.structure = Structure(self)
         self.version = DEFAULT_VERSION
         self.model: Model = get_model(DEFAULT_VERSION, "01")
-        self.table: dict[bytes, Entry] = self._table_for(self.model)
+        self.table, self.valid = self._table_for(self.model)
         # state of the current block instance, mirrored from the hot loop at block changes
         self.blk: bytes | None = None
         self.last = 0
@@ -90,27 +96,32 @@ class Validator:
 
     # --- models -----------------------------------------------------------------------------
 
-    def _table_for(self, model: Model) -> dict[bytes, Entry]:
+    def _table_for(self, model: Model) -> tuple[dict[bytes, Entry], dict[bytes, Entry]]:
+        """Entries by ``identifier,'`` and the cache of whole valid lines, for one model."""
         key = (model.version, model.nature)
-        table = self._tables.get(key)
-        if table is None:
-            table = {}
+        tables = self._tables.get(key)
+        if tables is None:
+            table: dict[bytes, Entry] = {}
+            valid: dict[bytes, Entry] = {}
             for rid, spec in model.rubriques.items():
                 block = self._block_names.setdefault(spec.block.encode(), spec.block.encode())
                 bit = (1 << spec.num) if spec.usage == "O" else 0
                 hook = self.hooks.for_rubrique(spec)
-                known = _known_lines(spec)
-                table[rid.encode() + b",'"] = (
+                cacheable, seeds = _cacheable(spec)
+                entry: Entry = (
                     block,
                     spec.num,
-                    known,
+                    cacheable,
                     spec.matcher.fullmatch,
                     bit,
                     hook,
                     spec,
                 )
-            self._tables[key] = table
-        return table
+                table[rid.encode() + b",'"] = entry
+                for seed in seeds:
+                    valid[seed] = entry
+            tables = self._tables[key] = (table, valid)
+        return tables
 
     def use_model(self, version: str | None = None, nature: str | None = None) -> bool:
         """Switch tables (norme version read in S10, nature read in S20). True if changed."""
@@ -122,7 +133,7 @@ class Validator:
             return False
         self.version = version
         self.model = get_model(version, nature)
-        self.table = self._table_for(self.model)
+        self.table, self.valid = self._table_for(self.model)
         self._block_info = {}
         self.structure.memo = {}
         return True
@@ -130,41 +141,71 @@ class Validator:
     # --- the hot loop -----------------------------------------------------------------------
 
     def feed(self, lines: list[bytes]) -> None:
-        lineno = self.lineno
         if max(map(len, lines), default=0) > MAX_LINE:
-            self._long_lines(lineno, lines)
-        get = self.table.get
+            self._long_lines(self.lineno, lines)
+        first: int | None = 0
+        while first is not None:
+            first = self._feed_from(lines, first)
+
+    def _feed_from(self, lines: list[bytes], first: int) -> int | None:
+        """Check ``lines[first:]``; stop after a line that switched the tables and return the
+        index of the next line (None when done)."""
+        chunk = lines[first:] if first else lines
+        base = self.lineno
+        # Whole lines already found valid (enumerations, dates, short codes repeat from one
+        # employee to the next) are looked up all at once, in C; only the others are resolved
+        # one by one (identifier lookup, value check).
+        entries = list(map(self.valid.get, chunk))
+        if None in entries:
+            self._resolve(chunk, entries, base)
         blk, last, mask, start = self.blk, self.last, self.mask, self.start
-        on_block, learn = self.on_block, self.learn
-        for line in lines:
+        on_block = self.on_block
+        lineno = base
+        for entry, line in zip(cast("list[Entry]", entries), chunk, strict=True):
             lineno += 1
-            entry = get(line[:16])
-            if entry is None or line[-1] != 39:  # 39 is "'"
-                self.lineno = lineno
-                self.odd_line(lineno, line)
-                continue
-            b, num, known, match, bit, hook, spec = entry
+            b, num, _cacheable, _match, bit, hook, spec = entry
             if b is not blk or num <= last:
                 self.blk, self.mask, self.start, self.lineno = blk, mask, start, lineno
                 if on_block(lineno, b, num, spec):
                     blk, mask, start = b, 0, lineno
             last = num
             mask |= bit
-            # ``known`` holds whole lines already found valid for rubriques whose values repeat
-            # (enumerations, dates, short codes): one set lookup instead of a regex call.
-            if known is None or line not in known:
-                if match(line, 16, len(line) - 1) is None:
-                    self.bad_value(lineno, line, spec)
-                elif known is not None:
-                    learn(lineno, line, known, spec)
             if hook is not None and hook(lineno, line):
-                get = self.table.get  # the norme version or the nature changed the tables
+                # the norme version or the nature changed: resolve the rest with new tables
+                self.blk, self.last, self.mask, self.start, self.lineno = (
+                    blk, last, mask, start, lineno,
+                )  # fmt: skip
+                return first + lineno - base
         self.blk, self.last, self.mask, self.start, self.lineno = blk, last, mask, start, lineno
+        return None
+
+    def _resolve(self, chunk: list[bytes], entries: list[Entry | None], base: int) -> None:
+        get = self.table.get
+        index = -1
+        try:
+            while True:
+                index = entries.index(None, index + 1)
+                line = chunk[index]
+                entry = get(line[:16])
+                if entry is None or line[-1] != 39:  # 39 is "'"
+                    self._odd[base + index + 1] = line
+                    entries[index] = ODD
+                    continue
+                if entry[3](line, 16, len(line) - 1) is None:
+                    self.bad_value(base + index + 1, line, entry[6])
+                elif entry[2]:
+                    self.learn(base + index + 1, line, entry)
+                entries[index] = entry
+        except ValueError:
+            pass
 
     # --- slow paths -------------------------------------------------------------------------
 
     def on_block(self, lineno: int, block: bytes, num: int, spec: RubriqueSpec) -> bool:
         """A rubrique of another block, or a number not above the previous one."""
+        if block is ODD_BLOCK:
+            self.odd_line(lineno, self._odd.pop(lineno))
+            return False
         blk = self.blk
         infos = self._block_info
         info = infos.get(block) or self.block_info(block)
@@ -211,8 +252,9 @@ class Validator:
             self._block_info[block] = info
         return info
 
-    def learn(self, lineno: int, line: bytes, known: set[bytes], spec: RubriqueSpec) -> None:
+    def learn(self, lineno: int, line: bytes, entry: Entry) -> None:
         """A value passed its pattern: check what regexes cannot (dates), then remember it."""
+        spec = entry[6]
         if spec.type == "D" and not is_calendar_date(line[16:-1].decode("latin-1")):
             self.add(
                 "value.date",
@@ -222,8 +264,8 @@ class Validator:
                 value=line[16:-1].decode("latin-1"),
             )
             return
-        if len(known) < KNOWN_LINES_MAX:
-            known.add(line)
+        if len(self.valid) < KNOWN_LINES_MAX:
+            self.valid[line] = entry
 
     def bad_value(self, lineno: int, line: bytes, spec: RubriqueSpec) -> None:
         value = line[16:-1].decode("latin-1")
@@ -363,16 +405,15 @@ def _first_number(bspec: BlockSpec) -> int:
     return (mask & -mask).bit_length() - 1
 
 
-def _known_lines(spec: RubriqueSpec) -> set[bytes] | None:
-    """The cache of valid lines of a rubrique whose values repeat, seeded with its enumeration."""
+def _cacheable(spec: RubriqueSpec) -> tuple[bool, list[bytes]]:
+    """Whether valid lines of a rubrique are worth remembering (its values repeat), and the
+    lines known valid in advance (its enumeration)."""
     if spec.matcher is NEVER:
-        return set()
+        return False, []
     if spec.enum:
         prefix = spec.rid.encode() + b",'"
-        return {prefix + v.encode("latin-1") + b"'" for v in spec.enum}
-    if spec.type == "D" or spec.max <= 10:
-        return set()
-    return None
+        return True, [prefix + v.encode("latin-1") + b"'" for v in spec.enum]
+    return spec.type == "D" or spec.max <= 10, []
 
 
 def _is_rid(rid: str) -> bool:
