@@ -22,7 +22,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 from zoneinfo import ZoneInfo
 
 #: The namespace of every return file's root element.
@@ -56,12 +56,15 @@ class Contract:
     sickness_regime: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Employee:
+class Employee(NamedTuple):
     """An employee (``salarie``), in a CRM's results or in an anomaly's context.
 
     In a CRM nominatif, ``rate`` is the PAS rate to apply (``None``: no rate was sent, the
     default scale applies) and ``future_rate`` / ``future_rate_date`` a rate announced for later.
+
+    A named tuple rather than a frozen dataclass: a CRM lists every employee of the company
+    and a frozen dataclass costs about four times as much to build (see ``bench/returns.py``).
+    Build it with keywords.
     """
 
     nir: str | None = None
@@ -242,12 +245,23 @@ class ReturnDocument:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view: decimals and dates as strings, with the document's kind."""
-        data: dict[str, Any] = {"kind": self.kind}
+        data: dict[str, Any] = {"kind": self.kind, **self._summary()}
         data.update(_jsonable(dataclasses.asdict(self)))
         return data
 
+    def _summary(self) -> dict[str, Any]:
+        """What scripts look at first, before the full structure."""
+        return {
+            "idflux": self.idflux,
+            "state": self.state,
+            "blocking": self.blocking,
+            "anomalies_count": len(self.anomalies),
+        }
+
 
 def _jsonable(value: Any) -> Any:
+    if isinstance(value, Employee):
+        return {k: _jsonable(v) for k, v in value._asdict().items()}
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -276,6 +290,14 @@ class DepositReport(ReturnDocument):
     def received_at(self) -> datetime | None:
         return self.envoi.received_at
 
+    def _summary(self) -> dict[str, Any]:
+        received = self.received_at
+        return {
+            **ReturnDocument._summary(self),
+            "accepted": self.accepted,
+            "received_at": received.isoformat() if received else None,
+        }
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConformityReport(ReturnDocument):
@@ -299,6 +321,9 @@ class ConformityReport(ReturnDocument):
             found.extend(declaration.counters)
         return tuple(found)
 
+    def _summary(self) -> dict[str, Any]:
+        return {**ReturnDocument._summary(self), "conform": self.conform}
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PasRateReport(ReturnDocument):
@@ -321,6 +346,14 @@ class PasRateReport(ReturnDocument):
     @property
     def nic(self) -> str | None:
         return self.declarations[0].nic if self.declarations else None
+
+    def _summary(self) -> dict[str, Any]:
+        employees = self.employees
+        return {
+            **ReturnDocument._summary(self),
+            "employees_count": len(employees),
+            "without_rate_count": sum(e.rate is None for e in employees),
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

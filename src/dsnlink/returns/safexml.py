@@ -43,6 +43,7 @@ def _parser() -> etree.XMLParser:
         remove_pis=True,
         collect_ids=False,
         huge_tree=False,
+        remove_blank_text=True,  # ignorable blanks between elements: less memory
     )
 
 
