@@ -184,7 +184,8 @@ def generate_monthly_dsn(
     siret = _check_siret(siret) if siret else make_siret(rng)
     emitter = _check_siret(emitter_siret) if emitter_siret else siret
     lines: list[str] = []
-    lines += _envoi_header(emitter, test=test, norme=norme)
+    empty = nature == "01" and declaration_type in ("02", "05")
+    lines += _envoi_header(emitter, test=test, norme=norme, empty=empty)
     for index in range(declarations):
         decl_siret = siret if index == 0 else make_siret(rng, siret[:9])
         lines += _declaration(
@@ -207,7 +208,7 @@ def generate_monthly_dsn(
     return text.encode("latin-1")
 
 
-def _envoi_header(emitter: str, *, test: bool, norme: str) -> list[str]:
+def _envoi_header(emitter: str, *, test: bool, norme: str, empty: bool = False) -> list[str]:
     return [
         "S10.G00.00.001,'dsnlink'",
         "S10.G00.00.002,'dsnlink'",
@@ -215,7 +216,7 @@ def _envoi_header(emitter: str, *, test: bool, norme: str) -> list[str]:
         f"S10.G00.00.005,'{'01' if test else '02'}'",
         f"S10.G00.00.006,'{norme}'",
         "S10.G00.00.007,'01'",
-        "S10.G00.00.008,'01'",
+        f"S10.G00.00.008,'{'02' if empty else '01'}'",
         f"S10.G00.01.001,'{emitter[:9]}'",
         f"S10.G00.01.002,'{emitter[9:]}'",
         "S10.G00.01.003,'ASSOCIATION LES AMIS DU QUARTIER'",

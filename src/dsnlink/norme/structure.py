@@ -255,6 +255,7 @@ class Structure:
                     rubrique="S90.G00.90.002",
                     value=str(hooks.s90_decls),
                 )
+        self._check_envoi_type()
         if envoi.declarations > 1:
             v.add(
                 "envoi.several_declarations",
@@ -264,6 +265,24 @@ class Structure:
                 rubrique=ENVOI,
             )
         hooks.s90_line = hooks.s90_total = hooks.s90_decls = None
+
+    def _check_envoi_type(self) -> None:
+        """CCH-11 of S10.G00.00.008: "02 - néant" if and only if every declaration is a monthly
+        one without employee (types 02 and 05)."""
+        hooks = self.v.hooks
+        summary = hooks.envoi
+        if summary.envoi_type not in ("01", "02") or not summary.declarations:
+            return
+        empty = all(d.nature == "01" and d.type in ("02", "05") for d in summary.declarations)
+        if (summary.envoi_type == "02") != empty:
+            self.v.add(
+                "envoi.type_mismatch",
+                "Le type d'envoi S10.G00.00.008 doit valoir 02 (néant) si et seulement si toutes "
+                "les déclarations sont des DSN mensuelles sans individu (types 02 ou 05).",
+                line=summary.line,
+                rubrique="S10.G00.00.008",
+                value=summary.envoi_type,
+            )
 
     def finish(self) -> None:
         self._pop_all()

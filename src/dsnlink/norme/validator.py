@@ -433,13 +433,21 @@ def _rid_of(line: bytes) -> str | None:
     return rid if _is_rid(rid) else None
 
 
-def run(source: Source, *, employees: bool = True, max_findings: int = 5000) -> Report:
+def run(
+    source: Source,
+    *,
+    employees: bool = True,
+    max_findings: int = 5000,
+    on_progress: Callable[[int], None] | None = None,
+) -> Report:
     validator = Validator(employees=employees, max_findings=max_findings)
     info = SourceInfo()
     with open_source(source) as (stream, name):
         info.name = name
         for lines in iter_batches(stream, info):
             validator.feed(lines)
+            if on_progress is not None:
+                on_progress(info.bytes)
     return validator.finish(info)
 
 

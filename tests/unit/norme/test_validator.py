@@ -137,3 +137,18 @@ def test_missing_path_is_a_clear_error(tmp_path: object) -> None:
     with pytest.raises(DsnReadError) as info:
         validate("/nonexistent/file.dsn")
     assert "ne peut pas être ouvert" in info.value.message
+
+
+def test_envoi_type_must_match_its_declarations() -> None:
+    empty = generate_monthly_dsn(0, seed=3, declaration_type="02")
+    assert b"S10.G00.00.008,'02'" in empty
+    assert validate(empty).findings == []
+    wrong = empty.replace(b"S10.G00.00.008,'02'", b"S10.G00.00.008,'01'")
+    assert "envoi.type_mismatch" in {f.code for f in validate(wrong).findings}
+
+
+def test_progress_is_reported_in_bytes() -> None:
+    data = generate_monthly_dsn(3, seed=3)
+    seen: list[int] = []
+    validate(data, on_progress=seen.append)
+    assert seen and seen[-1] == len(data)
