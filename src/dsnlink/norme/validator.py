@@ -22,7 +22,7 @@ from dsnlink.norme.tables import available_versions
 
 DEFAULT_VERSION = "P25V01"
 #: bound of the cache of known-valid lines (memory stays flat on huge files)
-KNOWN_LINES_MAX = 100_000
+KNOWN_LINES_MAX = 20_000
 MAX_LINE = 256
 LOT_STRUCTURES = frozenset({"S05", "S06", "S95", "S96"})
 PLATFORM_RUBRIQUES = frozenset({"S20.G00.96.902", "S21.G00.06.903", "S21.G00.11.904"})
