@@ -8,7 +8,7 @@ the same bytes. The files pass dsnlink's own validator; ``fault=`` injects one k
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -416,10 +416,6 @@ def _employee(
 
 def _eur(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
-
-
-def fault_names() -> Iterable[str]:
-    return FAULTS.keys()
 
 
 def iter_growing_dsn(

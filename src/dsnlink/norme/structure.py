@@ -48,7 +48,6 @@ class Structure:
         #: (state, block) → (next state, instances closed); emptied when the model changes
         self.memo: dict[tuple[int, str], tuple[int, int]] = {}
         self.envoi: _Envoi | None = None
-        self.seen_envoi = False
 
     @property
     def state(self) -> State:
@@ -79,7 +78,6 @@ class Structure:
             self._pop_all()
             self._end_envoi()
             self.envoi = _Envoi(lineno)
-            self.seen_envoi = True
             v.hooks.start_envoi(lineno)
         elif block == DECLARATION:
             self._pop_all()

@@ -9,9 +9,10 @@ failed values) leaves the loop for a slower method. See ``docs/norme.md`` for th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, cast
 
+from dsnlink.norme import oddities
 from dsnlink.norme.checks import Hooks, is_calendar_date
 from dsnlink.norme.findings import Report, make_finding
 from dsnlink.norme.norm import NEVER, BlockSpec, Model, RubriqueSpec, diagnose, get_model
@@ -23,9 +24,6 @@ from dsnlink.norme.tables import available_versions
 DEFAULT_VERSION = "P25V01"
 #: bound of the cache of known-valid lines (memory stays flat on huge files)
 KNOWN_LINES_MAX = 20_000
-MAX_LINE = 256
-LOT_STRUCTURES = frozenset({"S05", "S06", "S95", "S96"})
-PLATFORM_RUBRIQUES = frozenset({"S20.G00.96.902", "S21.G00.06.903", "S21.G00.11.904"})
 
 #: (block id, rubrique number, value matcher, mandatory bit, hook, spec)
 Entry = tuple[
@@ -141,8 +139,8 @@ class Validator:
     # --- the hot loop -----------------------------------------------------------------------
 
     def feed(self, lines: list[bytes]) -> None:
-        if max(map(len, lines), default=0) > MAX_LINE:
-            self._long_lines(self.lineno, lines)
+        if max(map(len, lines), default=0) > oddities.MAX_LINE:
+            oddities.long_lines(self, self.lineno, lines)
         first: int | None = 0
         while first is not None:
             first = self._feed_from(lines, first)
@@ -273,71 +271,7 @@ class Validator:
         self.add(code, message, line=lineno, rubrique=spec.rid, value=value)
 
     def odd_line(self, lineno: int, line: bytes) -> None:
-        text = line.decode("latin-1")
-        if not text.strip():
-            self.add(
-                "line.blank", "Ligne vide : chaque ligne doit porter une rubrique.", line=lineno
-            )
-            return
-        rid, sep, rest = text.partition(",'")
-        if not sep or not rest.endswith("'") or not _is_rid(rid):
-            self.add(
-                "line.malformed",
-                "Ligne mal formée : attendu Sxx.Gxx.xx.xxx,'valeur' (la valeur entre apostrophes, "
-                "rien après la dernière).",
-                line=lineno,
-                value=text[:80],
-            )
-            return
-        value = rest[:-1]
-        if rid[:3] in LOT_STRUCTURES:
-            self.summary.concentrator_lot = True
-            self.add(
-                "lot.concentrator",
-                "Le fichier est enveloppé dans un lot de concentrateur (S05/S06/S95/S96) : "
-                "ces lignes sont acceptées et ignorées.",
-                line=lineno,
-                rubrique=rid,
-                once="lot",
-            )
-            self.structure.count_extra()
-            return
-        if rid in PLATFORM_RUBRIQUES or rid.startswith("S10.G00.95."):
-            if rid not in self.summary.platform_rubriques:
-                self.summary.platform_rubriques.append(rid)
-            self.add(
-                "rubrique.platform",
-                f"La rubrique {rid} est ajoutée par la plateforme de dépôt : acceptée et ignorée.",
-                line=lineno,
-                rubrique=rid,
-                value=value,
-                once=f"platform:{rid}",
-            )
-            self.structure.count_extra()
-            return
-        spec = self.model.rubriques.get(rid)
-        if spec is None:
-            self.add(
-                "rubrique.unknown",
-                f"La rubrique {rid} n'existe pas dans la norme {self.model.version}.",
-                line=lineno,
-                rubrique=rid,
-                value=value,
-            )
-            return
-        self.add(
-            "line.malformed", "Ligne mal formée.", line=lineno, rubrique=rid
-        )  # pragma: no cover
-
-    def _long_lines(self, lineno: int, lines: list[bytes]) -> None:
-        for offset, line in enumerate(lines, start=1):
-            if len(line) > MAX_LINE:
-                self.add(
-                    "line.too_long",
-                    f"La ligne fait {len(line)} caractères ; 256 au plus.",
-                    line=lineno + offset,
-                    rubrique=_rid_of(line),
-                )
+        oddities.odd_line(self, lineno, line)
 
     # --- end --------------------------------------------------------------------------------
 
@@ -349,7 +283,7 @@ class Validator:
                     name, bspec.mandatory_mask & ~self.mask, self.start
                 )
         self.structure.finish()
-        self._file_findings(info)
+        oddities.file_findings(self, info)
         summary = self.summary
         summary.name, summary.encoding, summary.bom = info.name, info.encoding, info.bom
         summary.newline, summary.lines, summary.bytes = info.newline, info.lines, info.bytes
@@ -365,36 +299,6 @@ class Validator:
                 )
             )
         return self.report
-
-    def _file_findings(self, info: SourceInfo) -> None:
-        if info.lines == 0:
-            self.add("file.empty", "Le fichier est vide.", line=None)
-        if info.utf16:
-            self.add(
-                "file.not_latin1",
-                "Le fichier est en UTF-16 : la DSN doit être en ISO-8859-1 (Latin-1).",
-                line=None,
-            )
-        if info.encoding == "utf-8":
-            self.add(
-                "file.utf8",
-                "Le fichier est en UTF-8 ("
-                + ("avec" if info.bom else "sans")
-                + " BOM) : la plateforme attend de l'ISO-8859-1 ; dsnlink le convertira au dépôt.",
-                line=None,
-            )
-        for line in info.not_latin1:
-            self.add(
-                "file.not_latin1",
-                "La ligne contient un caractère qui n'existe pas en ISO-8859-1 (Latin-1).",
-                line=line,
-            )
-        if info.crlf and info.crlf != info.lf:
-            self.add(
-                "file.mixed_newlines",
-                "Les fins de ligne mélangent CR-LF et LF (accepté).",
-                line=None,
-            )
 
 
 def _first_number(bspec: BlockSpec) -> int:
@@ -416,23 +320,6 @@ def _cacheable(spec: RubriqueSpec) -> tuple[bool, list[bytes]]:
     return spec.type == "D" or spec.max <= 10, []
 
 
-def _is_rid(rid: str) -> bool:
-    return (
-        len(rid) == 14
-        and rid[0] == "S"
-        and rid[3:5] == ".G"
-        and rid[7] == "."
-        and rid[10] == "."
-        and (rid[1:3] + rid[5:7] + rid[8:10] + rid[11:14]).isdigit()
-        and (rid[1:3] + rid[5:7] + rid[8:10] + rid[11:14]).isascii()
-    )
-
-
-def _rid_of(line: bytes) -> str | None:
-    rid = line[:14].decode("latin-1")
-    return rid if _is_rid(rid) else None
-
-
 def run(
     source: Source,
     *,
@@ -448,14 +335,4 @@ def run(
             validator.feed(lines)
             if on_progress is not None:
                 on_progress(info.bytes)
-    return validator.finish(info)
-
-
-def validate_lines(lines: Iterable[bytes]) -> Report:
-    """Validate already split Latin-1 lines (tests and tools)."""
-    validator = Validator()
-    info = SourceInfo()
-    batch = list(lines)
-    info.lines = len(batch)
-    validator.feed(batch)
     return validator.finish(info)

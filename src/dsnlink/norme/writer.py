@@ -15,9 +15,8 @@ from typing import BinaryIO
 
 from dsnlink.errors import NormeError
 from dsnlink.norme.model import Declaration, Envoi, Line
+from dsnlink.norme.oddities import PLATFORM_RUBRIQUES
 from dsnlink.norme.reader import read_envois
-
-PLATFORM_RUBRIQUES = frozenset({"S20.G00.96.902", "S21.G00.06.903", "S21.G00.11.904"})
 
 
 def write_envois(envois: list[Envoi], target: str | Path | BinaryIO) -> int:
