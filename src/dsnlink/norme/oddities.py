@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from dsnlink.norme.findings import NIR_RUBRIQUES
 from dsnlink.norme.source import SourceInfo
 
 if TYPE_CHECKING:
@@ -23,12 +24,15 @@ def odd_line(v: Validator, lineno: int, line: bytes) -> None:
         return
     rid, sep, rest = text.partition(",'")
     if not sep or not rest.endswith("'") or not _is_rid(rid):
+        shown = text[:80]
+        if text[:14] in NIR_RUBRIQUES:  # a broken NIR line still hides the NIR
+            shown = text[:21] + "*" * max(0, len(shown) - 21)
         v.add(
             "line.malformed",
             "Ligne mal formée : attendu Sxx.Gxx.xx.xxx,'valeur' (la valeur entre apostrophes, "
             "rien après la dernière).",
             line=lineno,
-            value=text[:80],
+            value=shown,
         )
         return
     value = rest[:-1]

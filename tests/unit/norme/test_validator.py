@@ -152,3 +152,12 @@ def test_progress_is_reported_in_bytes() -> None:
     seen: list[int] = []
     validate(data, on_progress=seen.append)
     assert seen and seen[-1] == len(data)
+
+
+def test_a_broken_nir_line_does_not_show_the_nir() -> None:
+    data = generate_monthly_dsn(1, seed=3)
+    line = next(ln for ln in data.split(b"\n") if ln.startswith(b"S21.G00.30.001"))
+    nir = line[16:-1].decode()
+    report = validate(data.replace(line, line[:-1]))
+    (malformed,) = [f for f in report.findings if f.code == "line.malformed"]
+    assert nir not in str(malformed.to_dict()) and nir[:5] in str(malformed.value)
