@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -45,15 +45,32 @@ def timed_validate(path: Path, employees: bool = True) -> tuple[float, int, int]
     return time.perf_counter() - start, len(report.findings), report.lines
 
 
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def child(path: Path, employees: bool) -> None:
-    """Run in a fresh process: validate once, print seconds and peak RSS as JSON."""
+    """Run in a fresh process: validate once, print seconds and peak RSS as JSON.
+
+    The peak is sampled from VmRSS every 10 ms: VmHWM and ru_maxrss may carry the parent's
+    high-water mark across fork and exec."""
+    peak = [_rss_mb()]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.01):
+            peak[0] = max(peak[0], _rss_mb())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     seconds, findings, lines = timed_validate(path, employees)
-    rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(
-        json.dumps(
-            {"seconds": seconds, "findings": findings, "lines": lines, "rss_mb": rss_kb / 1024}
-        )
-    )
+    done.set()
+    sampler.join()
+    peak[0] = max(peak[0], _rss_mb())
+    print(json.dumps({"seconds": seconds, "findings": findings, "lines": lines, "rss_mb": peak[0]}))
 
 
 def in_child(path: Path, employees: bool = True) -> dict[str, float]:
