@@ -22,6 +22,7 @@ from dsnlink.norme.summary import Summary
 from dsnlink.norme.tables import available_versions
 
 DEFAULT_VERSION = "P25V01"
+SLICE = 4096
 #: bound of the cache of known-valid lines (memory stays flat on huge files)
 KNOWN_LINES_MAX = 20_000
 
@@ -141,25 +142,28 @@ class Validator:
     def feed(self, lines: list[bytes]) -> None:
         if max(map(len, lines), default=0) > oddities.MAX_LINE:
             oddities.long_lines(self, self.lineno, lines)
-        first: int | None = 0
-        while first is not None:
-            first = self._feed_from(lines, first)
+        # Slices of a few thousand lines, so that the rest of a slice after a table switch
+        # (new norme or nature) is checked line by line without making anything quadratic.
+        for offset in range(0, len(lines), SLICE):
+            part = lines[offset : offset + SLICE] if len(lines) > SLICE else lines
+            rest = self._feed_batch(part)
+            if rest is not None:
+                self._feed_lines(part, rest)
 
-    def _feed_from(self, lines: list[bytes], first: int) -> int | None:
-        """Check ``lines[first:]``; stop after a line that switched the tables and return the
-        index of the next line (None when done)."""
-        chunk = lines[first:] if first else lines
+    def _feed_batch(self, lines: list[bytes]) -> int | None:
+        """Check ``lines``; after a line that switched the tables, stop and return the index of
+        the next line (None when done)."""
         base = self.lineno
         # Whole lines already found valid (enumerations, dates, short codes repeat from one
         # employee to the next) are looked up all at once, in C; only the others are resolved
         # one by one (identifier lookup, value check).
-        entries = list(map(self.valid.get, chunk))
+        entries = list(map(self.valid.get, lines))
         if None in entries:
-            self._resolve(chunk, entries, base)
+            self._resolve(lines, entries, base)
         blk, last, mask, start = self.blk, self.last, self.mask, self.start
         on_block = self.on_block
         lineno = base
-        for entry, line in zip(cast("list[Entry]", entries), chunk, strict=True):
+        for entry, line in zip(cast("list[Entry]", entries), lines, strict=True):
             lineno += 1
             b, num, _cacheable, _match, bit, hook, spec = entry
             if b is not blk or num <= last:
@@ -169,33 +173,55 @@ class Validator:
             last = num
             mask |= bit
             if hook is not None and hook(lineno, line):
-                # the norme version or the nature changed: resolve the rest with new tables
                 self.blk, self.last, self.mask, self.start, self.lineno = (
                     blk, last, mask, start, lineno,
                 )  # fmt: skip
-                return first + lineno - base
+                return lineno - base
         self.blk, self.last, self.mask, self.start, self.lineno = blk, last, mask, start, lineno
         return None
 
-    def _resolve(self, chunk: list[bytes], entries: list[Entry | None], base: int) -> None:
-        get = self.table.get
+    def _feed_lines(self, lines: list[bytes], first: int) -> None:
+        """The same checks one line at a time, reloading the tables whenever a hook switches
+        them (the rest of a slice after a new norme version or nature)."""
+        valid_get = self.valid.get
+        on_block = self.on_block
+        blk, last, mask, start, lineno = self.blk, self.last, self.mask, self.start, self.lineno
+        for index in range(first, len(lines)):
+            line = lines[index]
+            lineno += 1
+            entry = valid_get(line) or self._resolve_line(line, lineno)
+            b, num, _cacheable, _match, bit, hook, spec = entry
+            if b is not blk or num <= last:
+                self.blk, self.mask, self.start, self.lineno = blk, mask, start, lineno
+                if on_block(lineno, b, num, spec):
+                    blk, mask, start = b, 0, lineno
+            last = num
+            mask |= bit
+            if hook is not None and hook(lineno, line):
+                valid_get = self.valid.get
+        self.blk, self.last, self.mask, self.start, self.lineno = blk, last, mask, start, lineno
+
+    def _resolve(self, lines: list[bytes], entries: list[Entry | None], base: int) -> None:
+        resolve_line = self._resolve_line
         index = -1
         try:
             while True:
                 index = entries.index(None, index + 1)
-                line = chunk[index]
-                entry = get(line[:16])
-                if entry is None or line[-1] != 39:  # 39 is "'"
-                    self._odd[base + index + 1] = line
-                    entries[index] = ODD
-                    continue
-                if entry[3](line, 16, len(line) - 1) is None:
-                    self.bad_value(base + index + 1, line, entry[6])
-                elif entry[2]:
-                    self.learn(base + index + 1, line, entry)
-                entries[index] = entry
+                entries[index] = resolve_line(lines[index], base + index + 1)
         except ValueError:
             pass
+
+    def _resolve_line(self, line: bytes, lineno: int) -> Entry:
+        """The entry of a line not known valid: identifier lookup and value check."""
+        entry = self.table.get(line[:16])
+        if entry is None or line[-1] != 39:  # 39 is "'"
+            self._odd[lineno] = line
+            return ODD
+        if entry[3](line, 16, len(line) - 1) is None:
+            self.bad_value(lineno, line, entry[6])
+        elif entry[2]:
+            self.learn(lineno, line, entry)
+        return entry
 
     # --- slow paths -------------------------------------------------------------------------
 

@@ -161,3 +161,13 @@ def test_a_broken_nir_line_does_not_show_the_nir() -> None:
     report = validate(data.replace(line, line[:-1]))
     (malformed,) = [f for f in report.findings if f.code == "line.malformed"]
     assert nir not in str(malformed.to_dict()) and nir[:5] in str(malformed.value)
+
+
+def test_many_nature_switches_are_handled() -> None:
+    """A hostile file alternating declaration natures: every switch re-resolves the lines
+    after it, which stays bounded by the slice size."""
+    head = generate_monthly_dsn(0, seed=1).split(b"S20.G00.05.001")[0]
+    body = b"".join(b"S20.G00.05.001,'%s'\n" % (b"01" if i % 2 else b"04") for i in range(3000))
+    report = validate(head + body, max_findings=50)
+    assert report.lines == head.count(b"\n") + 3000
+    assert report.blocking
