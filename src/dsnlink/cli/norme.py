@@ -33,11 +33,27 @@ def check(
     results: list[dict[str, Any]] = []
     worst = 0
     for path in files:
-        report = validate(path, max_findings=max_findings)
+        report = _validate_with_progress(validate, path, max_findings, quiet=json_output)
         worst = max(worst, report.exit_code)
         results.append({"file": str(path), "exit_code": report.exit_code, **report.to_dict()})
     emit({"exit_code": worst, "files": results}, json_output=json_output, render=_render_check)
     ctx.exit(worst)
+
+
+def _validate_with_progress(validate: Any, path: Path, max_findings: int, *, quiet: bool) -> Any:
+    """A progress bar for files large enough to take a while (over 20 MB), people only."""
+    size = path.stat().st_size
+    if quiet or size < 20_000_000 or not console.is_terminal:
+        return validate(path, max_findings=max_findings)
+    from rich.progress import Progress
+
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"Contrôle de {path.name}", total=size)
+        return validate(
+            path,
+            max_findings=max_findings,
+            on_progress=lambda done: progress.update(task, completed=done),
+        )
 
 
 def _render_check(data: dict[str, Any]) -> None:

@@ -13,6 +13,8 @@ Pure code: it imports nothing of dsnlink but :mod:`dsnlink.errors`. Public API::
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dsnlink.norme.findings import CODES, Finding, Report, Severity
 from dsnlink.norme.generator import FAULTS, generate_monthly_dsn
 from dsnlink.norme.model import Block, Declaration, Envoi, Line
@@ -23,13 +25,20 @@ from dsnlink.norme.validator import run
 from dsnlink.norme.writer import split_envoi, write_envois
 
 
-def validate(source: Source, *, employees: bool = True, max_findings: int = 5000) -> Report:
+def validate(
+    source: Source,
+    *,
+    employees: bool = True,
+    max_findings: int = 5000,
+    on_progress: Callable[[int], None] | None = None,
+) -> Report:
     """Check a DSN file in one streaming pass (constant memory but for the summary).
 
     ``employees=False`` leaves the per-employee list out of the summary (very large files).
     At most ``max_findings`` findings are kept; the others are counted in ``report.dropped``.
+    ``on_progress`` is called with the number of bytes read after each chunk (about 1 MB).
     """
-    return run(source, employees=employees, max_findings=max_findings)
+    return run(source, employees=employees, max_findings=max_findings, on_progress=on_progress)
 
 
 def summarize(source: Source, *, employees: bool = True) -> Summary:

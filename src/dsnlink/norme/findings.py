@@ -50,6 +50,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "envoi.line_count": (Severity.BLOQUANT, "structure"),
     "envoi.declaration_count": (Severity.BLOQUANT, "structure"),
     "envoi.norme_unknown": (Severity.BLOQUANT, "structure"),
+    "envoi.type_mismatch": (Severity.BLOQUANT, "cohérence"),
     "envoi.several_declarations": (Severity.NON_BLOQUANT, "dépôt"),
     "declaration.nature_unknown": (Severity.BLOQUANT, "structure"),
     "lot.concentrator": (Severity.INFORMATION, "fichier"),

@@ -9,7 +9,6 @@ ISO-8859-1 bytes (one byte per character), which is what the platform receives.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -26,8 +25,6 @@ NEVER = re.compile(rb"(?!)")
 FORBIDDEN_USAGES = frozenset({"I", "N"})
 VERSION_RUBRIQUE = "S10.G00.00.006"
 _ENVELOPE_ORDER = {"S10.G00.01": 1, "S10.G00.02": 2}
-
-Matcher = Callable[[bytes, int, int], "re.Match[bytes] | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +182,3 @@ def diagnose(spec: RubriqueSpec, value: str) -> tuple[str, str]:
     if spec.type == "D" and spec.pattern is None:
         return "value.date", f"La valeur de {name} n'est pas une date JJMMAAAA."
     return "value.pattern", f"La valeur de {name} n'a pas le format attendu par la norme."
-
-
-def matcher_of(spec: RubriqueSpec) -> Matcher:
-    return spec.matcher.fullmatch

@@ -9,34 +9,38 @@ failed values) leaves the loop for a slower method. See ``docs/norme.md`` for th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
+from dsnlink.norme import oddities
 from dsnlink.norme.checks import Hooks, is_calendar_date
 from dsnlink.norme.findings import Report, make_finding
 from dsnlink.norme.norm import NEVER, BlockSpec, Model, RubriqueSpec, diagnose, get_model
 from dsnlink.norme.source import Source, SourceInfo, iter_batches, open_source
-from dsnlink.norme.structure import Structure
+from dsnlink.norme.structure import EMPLOYEE, Structure
 from dsnlink.norme.summary import Summary
 from dsnlink.norme.tables import available_versions
 
 DEFAULT_VERSION = "P25V01"
-#: bound of each rubrique's cache of known-valid lines (memory stays flat on huge files)
-KNOWN_LINES_MAX = 4096
-MAX_LINE = 256
-LOT_STRUCTURES = frozenset({"S05", "S06", "S95", "S96"})
-PLATFORM_RUBRIQUES = frozenset({"S20.G00.96.902", "S21.G00.06.903", "S21.G00.11.904"})
+SLICE = 4096
+#: bound of the cache of known-valid lines (memory stays flat on huge files)
+KNOWN_LINES_MAX = 20_000
 
 #: (block id, rubrique number, value matcher, mandatory bit, hook, spec)
 Entry = tuple[
     bytes,
     int,
-    set[bytes] | None,
+    bool,
     Callable[..., Any],
     int,
     Callable[[int, bytes], bool] | None,
     RubriqueSpec,
 ]
+
+
+#: a line that is not a well-formed rubrique of the norme: handled by ``odd_line`` in order
+ODD_BLOCK = b"<odd>"
+ODD: Entry = (ODD_BLOCK, 0, False, bool, 0, None, None)  # type: ignore[assignment]
 
 
 class Validator:
@@ -47,14 +51,15 @@ class Validator:
         self.summary: Summary = self.report.summary
         self.max_findings = max_findings
         self._once: set[str] = set()
-        self._tables: dict[tuple[str, str], dict[bytes, Entry]] = {}
+        self._tables: dict[tuple[str, str], tuple[dict[bytes, Entry], dict[bytes, Entry]]] = {}
         self._block_names: dict[bytes, bytes] = {}
+        self._odd: dict[int, bytes] = {}
         self._block_info: dict[bytes, tuple[str, BlockSpec | None, int]] = {}
         self.hooks = Hooks(self, employees=employees)
         self.structure = Structure(self)
         self.version = DEFAULT_VERSION
         self.model: Model = get_model(DEFAULT_VERSION, "01")
-        self.table: dict[bytes, Entry] = self._table_for(self.model)
+        self.table, self.valid = self._table_for(self.model)
         # state of the current block instance, mirrored from the hot loop at block changes
         self.blk: bytes | None = None
         self.last = 0
@@ -85,29 +90,37 @@ class Validator:
         else:
             self.report.dropped[code] = self.report.dropped.get(code, 0) + 1
 
+    def finding_total(self) -> int:
+        return len(self.report.findings) + sum(self.report.dropped.values()) + len(self._once)
+
     # --- models -----------------------------------------------------------------------------
 
-    def _table_for(self, model: Model) -> dict[bytes, Entry]:
+    def _table_for(self, model: Model) -> tuple[dict[bytes, Entry], dict[bytes, Entry]]:
+        """Entries by ``identifier,'`` and the cache of whole valid lines, for one model."""
         key = (model.version, model.nature)
-        table = self._tables.get(key)
-        if table is None:
-            table = {}
+        tables = self._tables.get(key)
+        if tables is None:
+            table: dict[bytes, Entry] = {}
+            valid: dict[bytes, Entry] = {}
             for rid, spec in model.rubriques.items():
                 block = self._block_names.setdefault(spec.block.encode(), spec.block.encode())
                 bit = (1 << spec.num) if spec.usage == "O" else 0
                 hook = self.hooks.for_rubrique(spec)
-                known = _known_lines(spec)
-                table[rid.encode() + b",'"] = (
+                cacheable, seeds = _cacheable(spec)
+                entry: Entry = (
                     block,
                     spec.num,
-                    known,
+                    cacheable,
                     spec.matcher.fullmatch,
                     bit,
                     hook,
                     spec,
                 )
-            self._tables[key] = table
-        return table
+                table[rid.encode() + b",'"] = entry
+                for seed in seeds:
+                    valid[seed] = entry
+            tables = self._tables[key] = (table, valid)
+        return tables
 
     def use_model(self, version: str | None = None, nature: str | None = None) -> bool:
         """Switch tables (norme version read in S10, nature read in S20). True if changed."""
@@ -119,51 +132,108 @@ class Validator:
             return False
         self.version = version
         self.model = get_model(version, nature)
-        self.table = self._table_for(self.model)
+        self.table, self.valid = self._table_for(self.model)
         self._block_info = {}
+        self.structure.memo = {}
         return True
 
     # --- the hot loop -----------------------------------------------------------------------
 
     def feed(self, lines: list[bytes]) -> None:
-        lineno = self.lineno
-        if max(map(len, lines), default=0) > MAX_LINE:
-            self._long_lines(lineno, lines)
-        get = self.table.get
+        if max(map(len, lines), default=0) > oddities.MAX_LINE:
+            oddities.long_lines(self, self.lineno, lines)
+        # Slices of a few thousand lines, so that the rest of a slice after a table switch
+        # (new norme or nature) is checked line by line without making anything quadratic.
+        for offset in range(0, len(lines), SLICE):
+            part = lines[offset : offset + SLICE] if len(lines) > SLICE else lines
+            rest = self._feed_batch(part)
+            if rest is not None:
+                self._feed_lines(part, rest)
+
+    def _feed_batch(self, lines: list[bytes]) -> int | None:
+        """Check ``lines``; after a line that switched the tables, stop and return the index of
+        the next line (None when done)."""
+        base = self.lineno
+        # Whole lines already found valid (enumerations, dates, short codes repeat from one
+        # employee to the next) are looked up all at once, in C; only the others are resolved
+        # one by one (identifier lookup, value check).
+        entries = list(map(self.valid.get, lines))
+        if None in entries:
+            self._resolve(lines, entries, base)
         blk, last, mask, start = self.blk, self.last, self.mask, self.start
-        on_block, learn = self.on_block, self.learn
-        for line in lines:
+        on_block = self.on_block
+        lineno = base
+        for entry, line in zip(cast("list[Entry]", entries), lines, strict=True):
             lineno += 1
-            entry = get(line[:16])
-            if entry is None or line[-1] != 39:  # 39 is "'"
-                self.lineno = lineno
-                self.odd_line(lineno, line)
-                continue
-            b, num, known, match, bit, hook, spec = entry
+            b, num, _cacheable, _match, bit, hook, spec = entry
             if b is not blk or num <= last:
                 self.blk, self.mask, self.start, self.lineno = blk, mask, start, lineno
                 if on_block(lineno, b, num, spec):
                     blk, mask, start = b, 0, lineno
             last = num
             mask |= bit
-            # ``known`` holds whole lines already found valid for rubriques whose values repeat
-            # (enumerations, dates, short codes): one set lookup instead of a regex call.
-            if known is None or line not in known:
-                if match(line, 16, len(line) - 1) is None:
-                    self.bad_value(lineno, line, spec)
-                elif known is not None:
-                    learn(lineno, line, known, spec)
             if hook is not None and hook(lineno, line):
-                get = self.table.get  # the norme version or the nature changed the tables
+                self.blk, self.last, self.mask, self.start, self.lineno = (
+                    blk, last, mask, start, lineno,
+                )  # fmt: skip
+                return lineno - base
         self.blk, self.last, self.mask, self.start, self.lineno = blk, last, mask, start, lineno
+        return None
+
+    def _feed_lines(self, lines: list[bytes], first: int) -> None:
+        """The same checks one line at a time, reloading the tables whenever a hook switches
+        them (the rest of a slice after a new norme version or nature)."""
+        valid_get = self.valid.get
+        on_block = self.on_block
+        blk, last, mask, start, lineno = self.blk, self.last, self.mask, self.start, self.lineno
+        for index in range(first, len(lines)):
+            line = lines[index]
+            lineno += 1
+            entry = valid_get(line) or self._resolve_line(line, lineno)
+            b, num, _cacheable, _match, bit, hook, spec = entry
+            if b is not blk or num <= last:
+                self.blk, self.mask, self.start, self.lineno = blk, mask, start, lineno
+                if on_block(lineno, b, num, spec):
+                    blk, mask, start = b, 0, lineno
+            last = num
+            mask |= bit
+            if hook is not None and hook(lineno, line):
+                valid_get = self.valid.get
+        self.blk, self.last, self.mask, self.start, self.lineno = blk, last, mask, start, lineno
+
+    def _resolve(self, lines: list[bytes], entries: list[Entry | None], base: int) -> None:
+        resolve_line = self._resolve_line
+        index = -1
+        try:
+            while True:
+                index = entries.index(None, index + 1)
+                entries[index] = resolve_line(lines[index], base + index + 1)
+        except ValueError:
+            pass
+
+    def _resolve_line(self, line: bytes, lineno: int) -> Entry:
+        """The entry of a line not known valid: identifier lookup and value check."""
+        entry = self.table.get(line[:16])
+        if entry is None or line[-1] != 39:  # 39 is "'"
+            self._odd[lineno] = line
+            return ODD
+        if entry[3](line, 16, len(line) - 1) is None:
+            self.bad_value(lineno, line, entry[6])
+        elif entry[2]:
+            self.learn(lineno, line, entry)
+        return entry
 
     # --- slow paths -------------------------------------------------------------------------
 
     def on_block(self, lineno: int, block: bytes, num: int, spec: RubriqueSpec) -> bool:
         """A rubrique of another block, or a number not above the previous one."""
+        if block is ODD_BLOCK:
+            self.odd_line(lineno, self._odd.pop(lineno))
+            return False
         blk = self.blk
-        name, bspec, first = self.block_info(block)
-        if block is blk and num > first:
+        infos = self._block_info
+        info = infos.get(block) or self.block_info(block)
+        if block is blk and num > info[2]:
             self.add(
                 "rubrique.order",
                 f"La rubrique {spec.rid} n'est pas à sa place : les rubriques d'un bloc se "
@@ -173,12 +243,27 @@ class Validator:
             )
             return False
         if blk is not None:
-            prev_name, prev_spec, _ = self.block_info(blk)
+            prev = infos.get(blk) or self.block_info(blk)
+            prev_spec = prev[1]
             if prev_spec is not None and prev_spec.mandatory_mask & ~self.mask:
                 self.structure.missing_rubriques(
-                    prev_name, prev_spec.mandatory_mask & ~self.mask, self.start
+                    prev[0], prev_spec.mandatory_mask & ~self.mask, self.start
                 )
-        self.structure.open_instance(name, bspec, lineno)
+        bspec = info[1]
+        structure = self.structure
+        if bspec is not None and bspec.parent is not None:
+            # the usual case, inlined: a remembered transition of the block stack
+            hit = structure.memo.get((structure.sid, info[0]))
+            if hit is not None:
+                structure.sid, pops = hit
+                starts = structure.starts
+                if pops:
+                    del starts[-pops:]
+                starts.append(lineno)
+                if info[0] == EMPLOYEE:
+                    self.hooks.start_employee(lineno)
+                return True
+        structure.open_instance(info[0], bspec, lineno)
         return True
 
     def block_info(self, block: bytes) -> tuple[str, BlockSpec | None, int]:
@@ -191,8 +276,9 @@ class Validator:
             self._block_info[block] = info
         return info
 
-    def learn(self, lineno: int, line: bytes, known: set[bytes], spec: RubriqueSpec) -> None:
+    def learn(self, lineno: int, line: bytes, entry: Entry) -> None:
         """A value passed its pattern: check what regexes cannot (dates), then remember it."""
+        spec = entry[6]
         if spec.type == "D" and not is_calendar_date(line[16:-1].decode("latin-1")):
             self.add(
                 "value.date",
@@ -202,8 +288,8 @@ class Validator:
                 value=line[16:-1].decode("latin-1"),
             )
             return
-        if len(known) < KNOWN_LINES_MAX:
-            known.add(line)
+        if len(self.valid) < KNOWN_LINES_MAX:
+            self.valid[line] = entry
 
     def bad_value(self, lineno: int, line: bytes, spec: RubriqueSpec) -> None:
         value = line[16:-1].decode("latin-1")
@@ -211,71 +297,7 @@ class Validator:
         self.add(code, message, line=lineno, rubrique=spec.rid, value=value)
 
     def odd_line(self, lineno: int, line: bytes) -> None:
-        text = line.decode("latin-1")
-        if not text.strip():
-            self.add(
-                "line.blank", "Ligne vide : chaque ligne doit porter une rubrique.", line=lineno
-            )
-            return
-        rid, sep, rest = text.partition(",'")
-        if not sep or not rest.endswith("'") or not _is_rid(rid):
-            self.add(
-                "line.malformed",
-                "Ligne mal formée : attendu Sxx.Gxx.xx.xxx,'valeur' (la valeur entre apostrophes, "
-                "rien après la dernière).",
-                line=lineno,
-                value=text[:80],
-            )
-            return
-        value = rest[:-1]
-        if rid[:3] in LOT_STRUCTURES:
-            self.summary.concentrator_lot = True
-            self.add(
-                "lot.concentrator",
-                "Le fichier est enveloppé dans un lot de concentrateur (S05/S06/S95/S96) : "
-                "ces lignes sont acceptées et ignorées.",
-                line=lineno,
-                rubrique=rid,
-                once="lot",
-            )
-            self.structure.count_extra()
-            return
-        if rid in PLATFORM_RUBRIQUES or rid.startswith("S10.G00.95."):
-            if rid not in self.summary.platform_rubriques:
-                self.summary.platform_rubriques.append(rid)
-            self.add(
-                "rubrique.platform",
-                f"La rubrique {rid} est ajoutée par la plateforme de dépôt : acceptée et ignorée.",
-                line=lineno,
-                rubrique=rid,
-                value=value,
-                once=f"platform:{rid}",
-            )
-            self.structure.count_extra()
-            return
-        spec = self.model.rubriques.get(rid)
-        if spec is None:
-            self.add(
-                "rubrique.unknown",
-                f"La rubrique {rid} n'existe pas dans la norme {self.model.version}.",
-                line=lineno,
-                rubrique=rid,
-                value=value,
-            )
-            return
-        self.add(
-            "line.malformed", "Ligne mal formée.", line=lineno, rubrique=rid
-        )  # pragma: no cover
-
-    def _long_lines(self, lineno: int, lines: list[bytes]) -> None:
-        for offset, line in enumerate(lines, start=1):
-            if len(line) > MAX_LINE:
-                self.add(
-                    "line.too_long",
-                    f"La ligne fait {len(line)} caractères ; 256 au plus.",
-                    line=lineno + offset,
-                    rubrique=_rid_of(line),
-                )
+        oddities.odd_line(self, lineno, line)
 
     # --- end --------------------------------------------------------------------------------
 
@@ -287,7 +309,7 @@ class Validator:
                     name, bspec.mandatory_mask & ~self.mask, self.start
                 )
         self.structure.finish()
-        self._file_findings(info)
+        oddities.file_findings(self, info)
         summary = self.summary
         summary.name, summary.encoding, summary.bom = info.name, info.encoding, info.bom
         summary.newline, summary.lines, summary.bytes = info.newline, info.lines, info.bytes
@@ -304,36 +326,6 @@ class Validator:
             )
         return self.report
 
-    def _file_findings(self, info: SourceInfo) -> None:
-        if info.lines == 0:
-            self.add("file.empty", "Le fichier est vide.", line=None)
-        if info.utf16:
-            self.add(
-                "file.not_latin1",
-                "Le fichier est en UTF-16 : la DSN doit être en ISO-8859-1 (Latin-1).",
-                line=None,
-            )
-        if info.encoding == "utf-8":
-            self.add(
-                "file.utf8",
-                "Le fichier est en UTF-8 ("
-                + ("avec" if info.bom else "sans")
-                + " BOM) : la plateforme attend de l'ISO-8859-1 ; dsnlink le convertira au dépôt.",
-                line=None,
-            )
-        for line in info.not_latin1:
-            self.add(
-                "file.not_latin1",
-                "La ligne contient un caractère qui n'existe pas en ISO-8859-1 (Latin-1).",
-                line=line,
-            )
-        if info.crlf and info.crlf != info.lf:
-            self.add(
-                "file.mixed_newlines",
-                "Les fins de ligne mélangent CR-LF et LF (accepté).",
-                line=None,
-            )
-
 
 def _first_number(bspec: BlockSpec) -> int:
     """A new instance may start at any number up to the block's first mandatory rubrique."""
@@ -343,50 +335,30 @@ def _first_number(bspec: BlockSpec) -> int:
     return (mask & -mask).bit_length() - 1
 
 
-def _known_lines(spec: RubriqueSpec) -> set[bytes] | None:
-    """The cache of valid lines of a rubrique whose values repeat, seeded with its enumeration."""
+def _cacheable(spec: RubriqueSpec) -> tuple[bool, list[bytes]]:
+    """Whether valid lines of a rubrique are worth remembering (its values repeat), and the
+    lines known valid in advance (its enumeration)."""
     if spec.matcher is NEVER:
-        return set()
+        return False, []
     if spec.enum:
         prefix = spec.rid.encode() + b",'"
-        return {prefix + v.encode("latin-1") + b"'" for v in spec.enum}
-    if spec.type == "D" or spec.max <= 10:
-        return set()
-    return None
+        return True, [prefix + v.encode("latin-1") + b"'" for v in spec.enum]
+    return spec.type == "D" or spec.max <= 10, []
 
 
-def _is_rid(rid: str) -> bool:
-    return (
-        len(rid) == 14
-        and rid[0] == "S"
-        and rid[3:5] == ".G"
-        and rid[7] == "."
-        and rid[10] == "."
-        and (rid[1:3] + rid[5:7] + rid[8:10] + rid[11:14]).isdigit()
-        and (rid[1:3] + rid[5:7] + rid[8:10] + rid[11:14]).isascii()
-    )
-
-
-def _rid_of(line: bytes) -> str | None:
-    rid = line[:14].decode("latin-1")
-    return rid if _is_rid(rid) else None
-
-
-def run(source: Source, *, employees: bool = True, max_findings: int = 5000) -> Report:
+def run(
+    source: Source,
+    *,
+    employees: bool = True,
+    max_findings: int = 5000,
+    on_progress: Callable[[int], None] | None = None,
+) -> Report:
     validator = Validator(employees=employees, max_findings=max_findings)
     info = SourceInfo()
     with open_source(source) as (stream, name):
         info.name = name
         for lines in iter_batches(stream, info):
             validator.feed(lines)
-    return validator.finish(info)
-
-
-def validate_lines(lines: Iterable[bytes]) -> Report:
-    """Validate already split Latin-1 lines (tests and tools)."""
-    validator = Validator()
-    info = SourceInfo()
-    batch = list(lines)
-    info.lines = len(batch)
-    validator.feed(batch)
+            if on_progress is not None:
+                on_progress(info.bytes)
     return validator.finish(info)

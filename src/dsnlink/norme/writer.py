@@ -3,7 +3,8 @@
 The API-DSN accepts one declaration per deposit. :func:`split_envoi` makes, for each
 declaration, an envoi with the original S10 header lines, that declaration's lines and a new
 S90 (``S90.G00.90.001`` = number of lines of the new envoi, ``.002`` = 1). The output is
-always ISO-8859-1, as the platform expects; lot wrappers (S05/S06/S95/S96) and platform
+always ISO-8859-1, as the platform expects; ``S10.G00.00.008`` (normal or "néant" envoi) is
+set for the one declaration left; lot wrappers (S05/S06/S95/S96) and platform
 rubriques are left out.
 """
 
@@ -13,10 +14,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from dsnlink.errors import NormeError
-from dsnlink.norme.model import Envoi, Line
+from dsnlink.norme.model import Declaration, Envoi, Line
+from dsnlink.norme.oddities import PLATFORM_RUBRIQUES
 from dsnlink.norme.reader import read_envois
-
-PLATFORM_RUBRIQUES = frozenset({"S20.G00.96.902", "S21.G00.06.903", "S21.G00.11.904"})
 
 
 def write_envois(envois: list[Envoi], target: str | Path | BinaryIO) -> int:
@@ -55,6 +55,22 @@ def _kept(line: Line) -> bool:
     )
 
 
+def _envoi_type(header: list[bytes], declaration: Declaration, newline: bytes) -> list[bytes]:
+    """S10.G00.00.008 of a one-declaration envoi: 02 (néant) for a monthly DSN without employee
+    (types 02 and 05), 01 otherwise (CT, CCH-11)."""
+    empty = declaration.value("S20.G00.05.001") == "01" and declaration.value("S20.G00.05.002") in (
+        "02",
+        "05",
+    )
+    wanted = b"S10.G00.00.008,'" + (b"02" if empty else b"01") + b"'"
+    return [
+        wanted + (b"\r\n" if raw.endswith(b"\r\n") else b"\n" if raw.endswith(b"\n") else newline)
+        if raw.startswith(b"S10.G00.00.008,'")
+        else raw
+        for raw in header
+    ]
+
+
 def split_envoi(envoi: Envoi) -> list[Envoi]:
     """One envoi per declaration, each with the S10 header and a recomputed S90."""
     newline = envoi.newline
@@ -63,6 +79,7 @@ def split_envoi(envoi: Envoi) -> list[Envoi]:
     for declaration in envoi.declarations:
         body = [line for line in declaration.lines if _kept(line)]
         parts = [_latin1(line, envoi.encoding, newline) for line in header + body]
+        parts[: len(header)] = _envoi_type(parts[: len(header)], declaration, newline)
         count = len(parts) + 2
         parts.append(b"S90.G00.90.001,'" + str(count).encode() + b"'" + newline)
         parts.append(b"S90.G00.90.002,'1'" + newline)

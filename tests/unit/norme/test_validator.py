@@ -137,3 +137,37 @@ def test_missing_path_is_a_clear_error(tmp_path: object) -> None:
     with pytest.raises(DsnReadError) as info:
         validate("/nonexistent/file.dsn")
     assert "ne peut pas être ouvert" in info.value.message
+
+
+def test_envoi_type_must_match_its_declarations() -> None:
+    empty = generate_monthly_dsn(0, seed=3, declaration_type="02")
+    assert b"S10.G00.00.008,'02'" in empty
+    assert validate(empty).findings == []
+    wrong = empty.replace(b"S10.G00.00.008,'02'", b"S10.G00.00.008,'01'")
+    assert "envoi.type_mismatch" in {f.code for f in validate(wrong).findings}
+
+
+def test_progress_is_reported_in_bytes() -> None:
+    data = generate_monthly_dsn(3, seed=3)
+    seen: list[int] = []
+    validate(data, on_progress=seen.append)
+    assert seen and seen[-1] == len(data)
+
+
+def test_a_broken_nir_line_does_not_show_the_nir() -> None:
+    data = generate_monthly_dsn(1, seed=3)
+    line = next(ln for ln in data.split(b"\n") if ln.startswith(b"S21.G00.30.001"))
+    nir = line[16:-1].decode()
+    report = validate(data.replace(line, line[:-1]))
+    (malformed,) = [f for f in report.findings if f.code == "line.malformed"]
+    assert nir not in str(malformed.to_dict()) and nir[:5] in str(malformed.value)
+
+
+def test_many_nature_switches_are_handled() -> None:
+    """A hostile file alternating declaration natures: every switch re-resolves the lines
+    after it, which stays bounded by the slice size."""
+    head = generate_monthly_dsn(0, seed=1).split(b"S20.G00.05.001")[0]
+    body = b"".join(b"S20.G00.05.001,'%s'\n" % (b"01" if i % 2 else b"04") for i in range(3000))
+    report = validate(head + body, max_findings=50)
+    assert report.lines == head.count(b"\n") + 3000
+    assert report.blocking

@@ -72,3 +72,19 @@ def test_split_drops_lot_wrappers() -> None:
     (part,) = split_envoi(envoi)
     assert b"S05" not in part.to_bytes()
     assert validate(part.to_bytes()).findings == []
+
+
+def test_split_sets_the_envoi_type_of_each_part() -> None:
+    normal = generate_monthly_dsn(2, seed=8)
+    empty = generate_monthly_dsn(0, seed=8, declaration_type="02")
+    # one envoi: the header of ``normal``, its declaration, then the empty declaration
+    body = empty.split(b"S20.G00.05.001", 1)[1].split(b"S90.G00.90.001")[0]
+    mixed = normal.split(b"S90.G00.90.001")[0] + b"S20.G00.05.001" + body
+    mixed += b"S90.G00.90.001,'" + str(mixed.count(b"\n") + 2).encode() + b"'\n"
+    mixed += b"S90.G00.90.002,'2'\n"
+    (envoi,) = read_envois(mixed)
+    first, second = split_envoi(envoi)
+    assert first.value("S10.G00.00.008") == "01"
+    assert second.value("S10.G00.00.008") == "02"
+    for part in (first, second):
+        assert validate(part.to_bytes()).findings == []

@@ -14,9 +14,15 @@ from typing import Any
 from dsnlink.errors import NormeError
 
 
-def available_versions() -> list[str]:
+@cache
+def _versions() -> tuple[str, ...]:
     folder = resources.files(__name__)
-    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
+    return tuple(sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json")))
+
+
+def available_versions() -> list[str]:
+    """The norme versions shipped, e.g. ``["P25V01", "P26V01"]``."""
+    return list(_versions())
 
 
 @cache

@@ -56,9 +56,10 @@ ENVELOPE = {
 _RUBRIQUE_HEAD = re.compile(r"(S\d\d\.G\d\d\.\d\d)\. (\d{3})\s*$")
 _TYPE_LINE = re.compile(r"^\s*([XND])\s*$")
 _LENGTH_LINE = re.compile(r"^\s*[a-z]?\s*\[(\d+),(\d+)\]")  # dates print "D a t e  [8,8]"
+# a usage row; the extraction sometimes glues a block title before it or after its six letters
 _USAGE_LINE = re.compile(
-    r"^(S\d\d\.G\d\d\.\d\d\.\d{3}) .*? ([OCNIF]) ([OCNIF]) ([OCNIF])"
-    r" ([OCNIF]) ([OCNIF]) ([OCNIF])\s*$"
+    r"(S\d\d\.G\d\d\.\d\d\.\d{3}) [^\n]*? ([OCNIF]) ([OCNIF]) ([OCNIF])"
+    r" ([OCNIF]) ([OCNIF]) ([OCNIF])(?=S\d\d\.G\d\d|\s*$)"
 )
 _TREE_LINE = re.compile(r"^\s*(S\d\d\.G\d\d\.\d\d) -.*\((\d),(\d|\*)\)\s*$")
 _PAGE_NOISE = re.compile(r"^(=+|PAGE \d+|\s*S\d\d\.G\d\d\.\d\d\s+\d{4} -\d\d-\d\d\s*)$")
@@ -134,8 +135,8 @@ def parse_ct(path: Path) -> CtFacts:
     if collecting is not None and current is not None:
         current.pattern = "".join(collecting)
     for line in lines:
-        match = _USAGE_LINE.match(line)
-        if match:
+        match = _USAGE_LINE.search(line)
+        if match and match.group(1) not in facts.usage:
             facts.usage[match.group(1)] = dict(zip(USAGE_MODELS, match.groups()[1:], strict=True))
     facts.trees = _parse_trees(lines)
     return facts
