@@ -250,7 +250,7 @@ def test_generic(assert_valid: Valid, type_: str | int, nature: int) -> None:
 
 
 def test_characters_xml_cannot_carry_are_replaced(assert_valid: Valid) -> None:
-    employees = [Employee(nir="1850775123456", family_name="A\x00B\x1fC", origin="D\x08SN")]
+    employees = [Employee(nir="1850775123456", family_name="A\x00B\x1fC", matricule="M\x08")]
     data = build_crm_pas(
         employees,
         identifier="1" * 18,
@@ -265,5 +265,5 @@ def test_characters_xml_cannot_carry_are_replaced(assert_valid: Valid) -> None:
     assert isinstance(crm, PasRateReport)
     (employee,) = crm.employees
     assert employee.family_name == "A\ufffdB\ufffdC"
-    assert employee.origin == "D\ufffdSN"
+    assert employee.matricule == "M\ufffd"
     assert crm.anomalies[0].message == "bip\ufffd"
