@@ -138,11 +138,11 @@ def _anomaly(parent: etree._Element, tag: str, anomaly: Anomaly) -> None:
             _rubrique(values, "rubrique_associee", rubrique)
     # The schema gives a context to declaration anomalies only.
     if tag == "declaration_anomalie" and (anomaly.employees or anomaly.contract is not None):
-        context = etree.SubElement(element, "environnement")
+        environment = etree.SubElement(element, "environnement")
         for employee in anomaly.employees:
-            _employee(context, employee)
+            _employee(environment, employee, context=True)
         if anomaly.contract is not None:
-            _contract(context, anomaly.contract)
+            _contract(environment, anomaly.contract)
 
 
 def _rubrique(parent: etree._Element, tag: str, rubrique: Rubrique) -> None:
@@ -152,9 +152,9 @@ def _rubrique(parent: etree._Element, tag: str, rubrique: Rubrique) -> None:
     _add(element, "valeur", rubrique.value, required=True)
 
 
-def _employee(parent: etree._Element, employee: Employee) -> None:
+def _employee(parent: etree._Element, employee: Employee, *, context: bool = False) -> None:
     element = etree.SubElement(parent, "salarie")
-    if employee.origin is not None:
+    if context and employee.origin is not None:  # the schema has it in anomaly contexts only
         element.set("origine", _clean(employee.origin))
     _add(element, "NIR", employee.nir, required=employee.ntt is None)
     _add(element, "NTT", employee.ntt)
