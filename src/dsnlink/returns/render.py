@@ -1,6 +1,8 @@
 """From a model back to ``rapport`` XML, in the element order of ``dsn_bilans_v02r03.xsd``.
 
-``parse(render(document))`` gives ``document`` back for every field the models hold. Elements
+``parse(render(document))`` gives ``document`` back for every field the models hold, except
+what the schema has no place for (the context of an envoi anomaly, an employee's ``origin``
+outside an anomaly's context). Elements
 the schema requires are written even when the model has no value (empty text), so that a
 document built with the required values validates against the official schema. A character
 that XML cannot carry (a control character) is written as U+FFFD.
