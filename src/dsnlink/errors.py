@@ -43,6 +43,7 @@ first.
     │   ├── RequestRefused                 407 from the portal: request judged dangerous
     │   ├── BadRequest                     422 malformed fields
     │   ├── WindowTooWide                  429: listing window wider than allowed
+    │   ├── PortalNotFound                 404 on a flow or return: unknown or purged
     │   ├── ServiceUnavailable             404/503/5xx: down or maintenance
     │   ├── ProtocolError                  an answer that does not follow the protocol
     │   ├── DepositFateUnknown             the deposit POST may or may not have arrived
@@ -51,6 +52,7 @@ first.
     │       ├── ConnectError
     │       ├── TlsError
     │       ├── NetworkTimeout
+    │       ├── ConnectionLost             connection cut during the exchange
     │       └── ProxyError                 proxy unreachable or 407 from the proxy
     ├── PipelineError                      deposits, returns, rates
     └── SimulatorError                     the local Net-entreprises simulator
@@ -329,6 +331,25 @@ class BadRequest(PortalError):
 class WindowTooWide(PortalError):
     code = "portal.window_too_wide"
     default_message = "La période demandée à Net-entreprises est trop longue (429)."
+    default_remedy = "Demandez une période plus courte (par tranches de 60 minutes au plus)."
+
+    @property
+    def allowed_minutes(self) -> int | None:
+        """The widest window the portal announced (``Accept-Ranges: minutes=0-N``), if any."""
+        value = self.context.get("allowed_minutes")
+        return value if isinstance(value, int) else None
+
+
+class PortalNotFound(PortalError):
+    code = "portal.not_found"
+    default_message = (
+        "Net-entreprises ne connaît pas ce flux ou ce retour : identifiant inconnu, ou retour "
+        "purgé (la plateforme les garde environ trois mois)."
+    )
+    default_remedy = (
+        "Vérifiez l'identifiant du flux ; un retour purgé ne peut plus être téléchargé, "
+        "utilisez la copie gardée par dsnlink."
+    )
 
 
 class ServiceUnavailable(PortalError):
@@ -387,6 +408,12 @@ class NetworkTimeout(NetworkError):
     code = "network.timeout"
     default_message = "Le serveur n'a pas répondu à temps."
     default_remedy = "Réessayez, ou choisissez le mode de connexion « Étendu »."
+
+
+class ConnectionLost(NetworkError):
+    code = "network.connection_lost"
+    default_message = "La connexion a été coupée pendant l'échange avec le serveur."
+    default_remedy = "Réessayez ; si cela se répète, vérifiez le réseau ou le proxy."
 
 
 class ProxyError(NetworkError):

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dsnlink import redaction
 from dsnlink.redaction import MASK, redact, redact_text, register_secret, registered_count
+
+
+@pytest.fixture(params=["prefix-search", "window-scan"], autouse=True)
+def scan_strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Run each test with both ways of finding registered values in a text."""
+    forced = request.param == "prefix-search"
+    monkeypatch.setattr(redaction, "_prefix_search_is_cheaper", lambda n, length: forced)
+    yield request.param
 
 
 def test_ten_thousand_registered_secrets_are_each_masked() -> None:

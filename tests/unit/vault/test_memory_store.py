@@ -3,10 +3,10 @@ from __future__ import annotations
 import pytest
 
 from dsnlink.vault.memory import MemorySealedSecretStore
-from tests.unit.vault.contract import SealedSecretStoreContract
+from tests.unit.vault.contract import BatchSealedSecretStoreContract
 
 
-class TestMemorySealedSecretStore(SealedSecretStoreContract):
+class TestMemorySealedSecretStore(BatchSealedSecretStoreContract):
     @pytest.fixture
     def store(self) -> MemorySealedSecretStore:
         return MemorySealedSecretStore()

@@ -40,6 +40,12 @@ class CrashingStore(MemorySealedSecretStore):
         return super().replace_sealed(ref, old, new)
 
 
+class SingleSwapStore(MemorySealedSecretStore):
+    """A store without ``replace_sealed_many``: one compare-and-swap per secret."""
+
+    replace_sealed_many = None  # type: ignore[assignment]
+
+
 def refs(n: int) -> list[SecretRef]:
     return [SecretRef("identities", f"{i:05d}", "password") for i in range(n)]
 
@@ -252,3 +258,25 @@ def test_rotation_with_the_key_file_end_to_end() -> None:
     assert {key_id_of(s.blob) for s in store.iter_sealed(after=None, limit=100)} == {
         reloaded.active.key_id
     }
+
+
+@pytest.mark.parametrize("delete", [False, True])
+def test_rotation_over_a_store_without_batch_swaps(ring: KeyRing, delete: bool) -> None:
+    store = SingleSwapStore()
+    values = fill(Vault(ring, store), 12)
+    target = refs(12)[3]
+    racing = RacingStore(ring, target, delete=delete)
+    for item in store.iter_sealed(after=None, limit=100):
+        racing.put_sealed(item.ref, item.blob)
+    racing.replace_sealed_many = None  # type: ignore[assignment]
+    rings = []
+    for candidate in (store, racing):
+        new_ring, report = rotate_master_key(ring, candidate, save=lambda r: None, batch_size=5)
+        assert report.complete and report.scanned == 12
+        assert set(keys_in_use(candidate)) == {new_ring.active.key_id}
+        rings.append(new_ring)
+    assert_all_open(rings[0], store, values)
+    if delete:
+        assert racing.get_sealed(target) is None
+    else:
+        assert Vault(KeyRing(new_ring.active), racing).get_secret(target) == "CANARY-newer"

@@ -1,0 +1,137 @@
+"""``dsnlink demo``: a throw-away installation to look around, on the local simulator profile."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dsnlink.accounts import ADMIN_LOGIN, IdentityInput
+from dsnlink.cli._views import (
+    employer_dict,
+    identity_dict,
+    installation_dict,
+    print_employers,
+    print_identities,
+    print_installation,
+    print_users,
+    user_dict,
+)
+from dsnlink.cli.employers import owners
+from dsnlink.cli.output import console, emit, json_option
+from dsnlink.settings import Settings
+from dsnlink.setup import App, init_installation
+from dsnlink.store.records import Environment, Module
+
+# The simulator answers for the same test account as GIP-MDS's public mock (docs/api-dsn).
+SIMULATOR_ACCOUNT = ("99900000300015", "declarant", "declarant", "Refonte01")
+DEMO_EMPLOYERS = [
+    ("99900004500016", "Association Les Amis du Quartier", 15),
+    ("99900005200012", "Boulangerie du Marché", 5),
+]
+DEMO_USERS = [
+    ("Dupont", "Claire Dupont", [Module.DECLARATIONS, Module.PAYSLIPS]),
+    ("Martin", "Paul Martin", [Module.PAYSLIPS, Module.ADMINISTRATION]),
+]
+
+
+def _populate(app: App, admin_password: str) -> None:
+    accounts = app.accounts
+    admin = accounts.users.authenticate(ADMIN_LOGIN, admin_password)
+    for login, name, rights in DEMO_USERS:
+        accounts.users.create(
+            admin,
+            login=login,
+            display_name=name,
+            password=secrets.token_urlsafe(16),
+            rights=rights,
+        )
+    siret, nom, prenom, password = SIMULATOR_ACCOUNT
+    for owner in (ADMIN_LOGIN, "Dupont"):
+        accounts.identities.set(
+            admin,
+            confirm=admin_password,
+            owner_login=owner,
+            values=IdentityInput(siret, nom, prenom, Environment.SIMULATOR, password),
+        )
+    for emp_siret, emp_name, due_day in DEMO_EMPLOYERS:
+        accounts.employers.add(admin, siret=emp_siret, name=emp_name, due_day=due_day)
+    first, second = DEMO_EMPLOYERS[0][0], DEMO_EMPLOYERS[1][0]
+    accounts.employers.link(admin, siret=first, user_login="Dupont")
+    accounts.employers.link(admin, siret=second, user_login=ADMIN_LOGIN)
+    # Dupont also declares for the bakery, with the Administrateur's identity.
+    accounts.employers.link(
+        admin,
+        siret=second,
+        user_login="Dupont",
+        identity_owner=ADMIN_LOGIN,
+        environment=Environment.SIMULATOR,
+    )
+
+
+def _snapshot(app: App, admin_password: str) -> dict[str, Any]:
+    accounts = app.accounts
+    admin = accounts.users.authenticate(ADMIN_LOGIN, admin_password)
+    users = accounts.users.list(admin)
+    logins, identity_owners = owners(app)
+    identities = [
+        identity_dict(i, u.login) for u in users for i in accounts.identities.show(admin, u.login)
+    ]
+    return {
+        "installation": installation_dict(app.installation, app.schema_revision),
+        "data_dir": str(app.settings.data_dir),
+        "users": [user_dict(u) for u in users],
+        "identities": identities,
+        "employers": [
+            employer_dict(v, logins, identity_owners) for v in accounts.employers.list(admin)
+        ],
+    }
+
+
+@click.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Dossier de l'installation de démonstration (défaut : un dossier temporaire).",
+)
+@json_option
+def demo(data_dir: Path | None, json_output: bool) -> None:
+    """Crée une installation de démonstration et l'affiche.
+
+    Un Administrateur, deux comptes (Dupont, Martin) avec leurs droits, deux employeurs et des
+    identités Net-entreprises sur le simulateur local. Mot de passe de l'Administrateur :
+    DSNLINK_ADMIN_PASSWORD s'il est défini, sinon tiré au hasard et affiché.
+    """
+    folder = data_dir or Path(tempfile.mkdtemp(prefix="dsnlink-demo-"))
+    # A throw-away installation: its own key file, never the OS keyring or the usual database.
+    settings = Settings(data_dir=folder, database_url=None, master_key=None, keyring=False)
+    given = os.environ.get("DSNLINK_ADMIN_PASSWORD")
+    admin_password = given or secrets.token_urlsafe(12)
+    with init_installation(
+        settings, name="Démonstration dsnlink", admin_password=admin_password
+    ) as app:
+        _populate(app, admin_password)
+        data = _snapshot(app, admin_password)
+
+    def render(d: dict[str, Any]) -> None:
+        print_installation(d["installation"])
+        console.print(f"Dossier de données : {d['data_dir']}")
+        print_users(d["users"])
+        print_identities(d["identities"])
+        print_employers(d["employers"])
+        console.print(
+            "Pour continuer avec cette installation :\n"
+            f"  export DSNLINK_DATA_DIR={d['data_dir']}\n"
+            "  dsnlink users list --as Administrateur"
+        )
+        if not given:
+            console.print(f"Mot de passe de démonstration de l'Administrateur : {admin_password}")
+
+    emit(data, json_output=json_output, render=render)
+
+
+COMMANDS = [demo]

@@ -1,0 +1,150 @@
+"""Opening the database: SQLite (monoposte) or PostgreSQL through psycopg 3 (réseau).
+
+SQLite: WAL (readers never wait for the writer), a busy timeout, foreign keys on, and every
+write in ``BEGIN IMMEDIATE`` through one writer per process, so that two writers never
+deadlock on a lock upgrade. PostgreSQL: each write transaction takes a transaction-scoped
+advisory lock named by the caller, which serialises the writes that check invariants (the
+last administrator, uniqueness) across every workstation.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from dsnlink.errors import ConfigurationError, StoreError
+
+#: How long a SQLite writer waits for another process's write before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+_WRITE = "dsnlink_write"
+
+
+class Database:
+    """An engine plus the write discipline of its dialect. Use :func:`open_database`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.url: URL = engine.url
+        self.dialect: str = engine.dialect.name
+        # One writer per process on SQLite; PostgreSQL serialises with advisory locks.
+        self._writer = threading.Lock()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite or not self.url.database or self.url.database == ":memory:":
+            return None
+        return Path(self.url.database)
+
+    def describe(self) -> str:
+        """The URL without its password, for messages and logs."""
+        return self.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction (deferred on SQLite: it sees one consistent snapshot)."""
+        with translate_errors(), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self, lock: str = "dsnlink") -> Iterator[Connection]:
+        """A write transaction, committed at the end of the block, rolled back on error."""
+        with translate_errors():
+            if self.is_sqlite:
+                with self._writer, self.engine.connect() as conn:
+                    conn = conn.execution_options(**{_WRITE: True})
+                    with conn.begin():
+                        yield conn
+            else:
+                with self.engine.connect() as conn, conn.begin():
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(lock)})
+                    yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _lock_key(name: str) -> int:
+    # A stable signed 32-bit key per lock name (pg advisory locks take a bigint).
+    return zlib.crc32(f"dsnlink:{name}".encode()) - 2**31
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Driver errors become :class:`StoreError` (our own errors pass through untouched)."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise StoreError(
+            "La base de données a renvoyé une erreur.",
+            remedy="Vérifiez que le serveur de base de données est joignable, puis réessayez.",
+            error=type(exc).__name__,
+        ) from exc
+
+
+def normalise_url(url: str) -> URL:
+    """``postgresql://`` means psycopg 3; only SQLite and PostgreSQL are supported."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigurationError(
+            "L'adresse de la base de données est mal formée.",
+            remedy="Exemple : postgresql://utilisateur@serveur:5432/dsnlink",
+        ) from exc
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        return parsed
+    raise ConfigurationError(
+        f"Base de données non prise en charge : {backend}.",
+        remedy="Utilisez SQLite (monoposte) ou PostgreSQL (réseau).",
+    )
+
+
+def open_database(url: str) -> Database:
+    """Open (without creating any table) the database at ``url``."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return Database(_sqlite_engine(parsed))
+    engine = create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return Database(engine)
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    # NullPool: a connection per transaction keeps file handles short-lived across processes;
+    # opening a SQLite connection costs microseconds.
+    engine = create_engine(url, poolclass=NullPool)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transactions out of the driver's hands: we emit BEGIN ourselves (below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
