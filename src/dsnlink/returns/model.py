@@ -22,7 +22,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 #: The namespace of every return file's root element.
@@ -56,15 +56,12 @@ class Contract:
     sickness_regime: str | None = None
 
 
-class Employee(NamedTuple):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Employee:
     """An employee (``salarie``), in a CRM's results or in an anomaly's context.
 
     In a CRM nominatif, ``rate`` is the PAS rate to apply (``None``: no rate was sent, the
     default scale applies) and ``future_rate`` / ``future_rate_date`` a rate announced for later.
-
-    A named tuple rather than a frozen dataclass: a CRM lists every employee of the company
-    and a frozen dataclass costs about four times as much to build (see ``bench/returns.py``).
-    Build it with keywords.
     """
 
     nir: str | None = None
@@ -260,8 +257,6 @@ class ReturnDocument:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, Employee):
-        return {k: _jsonable(v) for k, v in value._asdict().items()}
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

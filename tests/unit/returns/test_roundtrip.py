@@ -74,7 +74,7 @@ def schema() -> etree.XMLSchema:
 def _future_has_date(employee: Employee) -> Employee:
     # The schema requires the date of a future rate: a future rate alone is not a valid input.
     if employee.future_rate is not None and employee.future_rate_date is None:
-        return employee._replace(future_rate_date=date(2030, 1, 1))
+        return replace(employee, future_rate_date=date(2030, 1, 1))
     return employee
 
 
