@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dsnlink.errors import ReturnParseError, UnsafeXml
-from dsnlink.returns import DepositReport, PasRateReport, parse
+from dsnlink.returns import DepositReport, PasRateReport, parse, parse_deposit_report
 
 Sample = Callable[[str], bytes]
 
@@ -123,6 +123,8 @@ def test_unreadable_inputs(data: bytes, words: str) -> None:
 def test_text_instead_of_bytes() -> None:
     with pytest.raises(ReturnParseError):
         parse("<rapport/>")  # type: ignore[arg-type]
+    with pytest.raises(ReturnParseError):
+        parse_deposit_report("<rapport/>")  # type: ignore[arg-type]
 
 
 def test_missing_file(tmp_path: Path) -> None:
