@@ -2,7 +2,8 @@
 
 Namespace-aware whatever the prefix: the root must be ``rapport`` in the GIP-MDS namespace
 (a root without namespace is accepted too). Its descendants are unqualified in the official
-schema; they are matched by local name, so a producer that qualifies them still parses.
+schema; a producer that puts them in the GIP-MDS namespace still parses, and an element of
+any other namespace is skipped like any unknown element.
 Unknown elements are skipped, missing ones give ``None``, unreadable values a warning.
 """
 
@@ -26,7 +27,14 @@ from dsnlink.returns.model import (
     ReturnDocument,
     Rubrique,
 )
-from dsnlink.returns.values import ValueReader, collapsed, is_integer, local_name, text
+from dsnlink.returns.values import (
+    NAMESPACES,
+    ValueReader,
+    collapsed,
+    is_integer,
+    local_name,
+    text,
+)
 
 #: Return nature by the root's ``type`` attribute, for types that are not a number.
 TYPE_NATURES = {
@@ -120,7 +128,8 @@ def nature_of_type(type_: str | None) -> int | None:
 def _by_tag(table: dict[str, str]) -> dict[str, str]:
     """``table`` keyed by tag as lxml gives it: unqualified, or in the GIP-MDS namespace."""
     keyed = dict(table)
-    keyed.update({f"{{{model.GIPMDS_NS}}}{name}": attr for name, attr in table.items()})
+    for namespace in NAMESPACES:
+        keyed.update({f"{{{namespace}}}{name}": attr for name, attr in table.items()})
     return keyed
 
 
@@ -396,8 +405,7 @@ class Reader(ValueReader):
 def read_document(root: etree._Element, *, nature: int | None = None) -> ReturnDocument:
     """Build the model of a parsed ``rapport``; ``nature`` (from a listing) wins over ``type``."""
     tag = root.tag if isinstance(root.tag, str) else ""
-    namespace = tag[1 : tag.find("}")] if tag.startswith("{") else ""
-    if local_name(root) != "rapport" or namespace.rstrip("/") not in {"", model.GIPMDS_NS[:-1]}:
+    if local_name(root) != "rapport":
         raise ReturnParseError(
             f"Ce fichier XML n'est pas un fichier retour Net-entreprises (élément racine "
             f"« {tag[:80]} » au lieu de « rapport »).",

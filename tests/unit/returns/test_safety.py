@@ -138,6 +138,10 @@ def test_unknown_elements_are_tolerated(sample: Sample) -> None:
     extended = data.replace(
         b"<salarie>", b"<salarie><nouveau_champ a='1'><x>y</x></nouveau_champ><!-- c -->", 1
     ).replace(b"<envoi>", b"<envoi><inconnu/>", 1)
+    # An element of another namespace is unknown too, even when its name is one of ours.
+    extended = extended.replace(
+        b"<matricule>", b'<x:matricule xmlns:x="urn:other">X</x:matricule><matricule>', 1
+    )
     assert parse(extended) == parse(data)
 
 
