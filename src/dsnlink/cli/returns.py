@@ -51,11 +51,10 @@ def show(file: Path, nature: int | None, limit: int, json_output: bool) -> None:
     from dsnlink.returns import parse
 
     document = parse(file, nature=nature)
-    emit(
-        document.to_dict(),
-        json_output=json_output,
-        render=lambda _: _render(document, limit or None),
-    )
+    if json_output:
+        emit(document.to_dict(), json_output=True)
+    else:
+        _render(document, limit or None)
 
 
 def _render(document: ReturnDocument, limit: int | None) -> None:

@@ -2,12 +2,14 @@
 
 Namespace-aware whatever the prefix: the root must be ``rapport`` in the GIP-MDS namespace
 (a root without namespace is accepted too). Its descendants are unqualified in the official
-schema; they are matched by local name, so a producer that qualifies them still parses.
+schema; a producer that puts them in the GIP-MDS namespace still parses, and an element of
+any other namespace is skipped like any unknown element.
 Unknown elements are skipped, missing ones give ``None``, unreadable values a warning.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +27,14 @@ from dsnlink.returns.model import (
     ReturnDocument,
     Rubrique,
 )
-from dsnlink.returns.values import ValueReader, collapsed, is_integer, local_name, text
+from dsnlink.returns.values import (
+    NAMESPACES,
+    ValueReader,
+    collapsed,
+    is_integer,
+    local_name,
+    text,
+)
 
 #: Return nature by the root's ``type`` attribute, for types that are not a number.
 TYPE_NATURES = {
@@ -119,24 +128,80 @@ def nature_of_type(type_: str | None) -> int | None:
 def _by_tag(table: dict[str, str]) -> dict[str, str]:
     """``table`` keyed by tag as lxml gives it: unqualified, or in the GIP-MDS namespace."""
     keyed = dict(table)
-    keyed.update({f"{{{model.GIPMDS_NS}}}{name}": attr for name, attr in table.items()})
+    for namespace in NAMESPACES:
+        keyed.update({f"{{{namespace}}}{name}": attr for name, attr in table.items()})
     return keyed
 
 
 # The employee is the hot path (a CRM lists every employee): one dict lookup per child, from
-# tag straight to the named tuple's position.
+# tag straight to the field's position; then the frozen instance is filled through its slots,
+# which costs half of what its generated __init__ does (object.__setattr__ per field).
+_EMPLOYEE_FIELDS = tuple(f.name for f in dataclasses.fields(Employee))
 _EMPLOYEE_TAGS = _by_tag(
     {**_EMPLOYEE, "rang": "rank", "taux_imposition_PAS": "rate", "future_imposition_PAS": ""}
 )
 _EMPLOYEE_INDEX = {
-    tag: (Employee._fields.index(attr) if attr else -1) for tag, attr in _EMPLOYEE_TAGS.items()
+    tag: (_EMPLOYEE_FIELDS.index(attr) if attr else -1) for tag, attr in _EMPLOYEE_TAGS.items()
 }
-_RATE, _RANK = Employee._fields.index("rate"), Employee._fields.index("rank")
-_FUTURE_RATE = Employee._fields.index("future_rate")
-_FUTURE_DATE = Employee._fields.index("future_rate_date")
-_ORIGIN = Employee._fields.index("origin")
-_EMPLOYEE_EMPTY = (None,) * len(Employee._fields)
+_RATE, _RANK = _EMPLOYEE_FIELDS.index("rate"), _EMPLOYEE_FIELDS.index("rank")
+_FUTURE_RATE = _EMPLOYEE_FIELDS.index("future_rate")
+_FUTURE_DATE = _EMPLOYEE_FIELDS.index("future_rate_date")
+_ORIGIN = _EMPLOYEE_FIELDS.index("origin")
+_EMPLOYEE_EMPTY = (None,) * len(_EMPLOYEE_FIELDS)
 _SALARIE = frozenset(_by_tag({"salarie": ""}))
+
+# One setter per slot, in field order. _new_employee calls them one by one: a loop over them
+# costs about half as much again.
+(
+    _set_nir,
+    _set_ntt,
+    _set_family_name,
+    _set_usage_name,
+    _set_first_names,
+    _set_sex,
+    _set_birth_date,
+    _set_birth_place,
+    _set_country_code,
+    _set_matricule,
+    _set_rank,
+    _set_rate,
+    _set_future_rate,
+    _set_future_rate_date,
+    _set_origin,
+) = (getattr(Employee, name).__set__ for name in _EMPLOYEE_FIELDS)
+
+
+def _new_employee(v: list[Any]) -> Employee:
+    """``Employee(**dict(zip(fields, v)))``, without the frozen __init__'s cost."""
+    e: Employee = object.__new__(Employee)
+    _set_nir(e, v[0])
+    _set_ntt(e, v[1])
+    _set_family_name(e, v[2])
+    _set_usage_name(e, v[3])
+    _set_first_names(e, v[4])
+    _set_sex(e, v[5])
+    _set_birth_date(e, v[6])
+    _set_birth_place(e, v[7])
+    _set_country_code(e, v[8])
+    _set_matricule(e, v[9])
+    _set_rank(e, v[10])
+    _set_rate(e, v[11])
+    _set_future_rate(e, v[12])
+    _set_future_rate_date(e, v[13])
+    _set_origin(e, v[14])
+    return e
+
+
+# The unrolled order above must stay the dataclass's field order.
+if (
+    tuple(  # pragma: no cover - every test imports this module
+        name.removeprefix("_set_")
+        for name in _new_employee.__code__.co_names
+        if name.startswith("_set_")
+    )
+    != _EMPLOYEE_FIELDS
+):
+    raise RuntimeError("Employee fields changed: update _new_employee")
 
 
 class Reader(ValueReader):
@@ -187,7 +252,7 @@ class Reader(ValueReader):
         origin = element.get("origine")
         if origin:
             values[_ORIGIN] = origin.strip() or None
-        return Employee._make(values)
+        return _new_employee(values)
 
     def _future_rate(self, element: etree._Element, values: list[Any]) -> None:
         for part in element:
@@ -340,8 +405,7 @@ class Reader(ValueReader):
 def read_document(root: etree._Element, *, nature: int | None = None) -> ReturnDocument:
     """Build the model of a parsed ``rapport``; ``nature`` (from a listing) wins over ``type``."""
     tag = root.tag if isinstance(root.tag, str) else ""
-    namespace = tag[1 : tag.find("}")] if tag.startswith("{") else ""
-    if local_name(root) != "rapport" or namespace.rstrip("/") not in {"", model.GIPMDS_NS[:-1]}:
+    if local_name(root) != "rapport":
         raise ReturnParseError(
             f"Ce fichier XML n'est pas un fichier retour Net-entreprises (élément racine "
             f"« {tag[:80]} » au lieu de « rapport »).",

@@ -43,7 +43,7 @@ def parse_deposit_report(data: bytes) -> DepositReport:
     Raises :class:`~dsnlink.errors.ReturnParseError` when the body is neither an AEE nor an
     ARE, or when an AEE carries no idflux (the deposit could not be followed).
     """
-    stripped = bytes(data).lstrip(b"\xef\xbb\xbf \t\r\n")
+    stripped = safexml.as_bytes(data).lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped[:1] in {b"{", b"["}:
         report = _deposit_from_json(stripped)
     else:

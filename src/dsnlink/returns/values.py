@@ -22,11 +22,20 @@ def is_integer(text: str) -> bool:
     return bool(_INTEGER.fullmatch(text))
 
 
+#: Namespaces of the return files' elements (the schema's, and the same without its slash).
+NAMESPACES = ("http://www.gip-mds.fr/", "http://www.gip-mds.fr")
+
+
 def local_name(element: etree._Element) -> str | None:
+    """The name of an element without namespace or in the GIP-MDS one; ``None`` for anything
+    else (an element of another namespace is an unknown element, a comment is no element)."""
     tag = element.tag
     if not isinstance(tag, str):
-        return None  # comment, processing instruction
-    return tag[tag.rfind("}") + 1 :]
+        return None
+    if tag[:1] != "{":
+        return tag
+    namespace, _, name = tag[1:].partition("}")
+    return name if namespace in NAMESPACES else None
 
 
 def text(element: etree._Element) -> str | None:

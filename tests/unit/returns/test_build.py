@@ -247,3 +247,23 @@ def test_generic(assert_valid: Valid, type_: str | int, nature: int) -> None:
     assert document.declarations[0].state == "KO"
     assert document.anomalies == (WARNING,)
     assert document == generic_document(**options, nature=nature)
+
+
+def test_characters_xml_cannot_carry_are_replaced(assert_valid: Valid) -> None:
+    employees = [Employee(nir="1850775123456", family_name="A\x00B\x1fC", matricule="M\x08")]
+    data = build_crm_pas(
+        employees,
+        identifier="1" * 18,
+        idflux="F" * 23,
+        siren="123456789",
+        nic="00012",
+        emitter_siret="12345678900012",
+        anomalies=[Anomaly(code="X", message="bip\x07")],
+    )
+    assert_valid(data)
+    crm = parse(data)
+    assert isinstance(crm, PasRateReport)
+    (employee,) = crm.employees
+    assert employee.family_name == "A\ufffdB\ufffdC"
+    assert employee.matricule == "M\ufffd"
+    assert crm.anomalies[0].message == "bip\ufffd"
