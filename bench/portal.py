@@ -9,6 +9,8 @@ and where the time went (client CPU, server CPU, waiting).
 
     python bench/portal.py                 # N=64, latency 50 ms
     python bench/portal.py --deposits 16 --concurrency 1 8   # short mode
+
+It always measures the source tree it sits in (``src/`` first on the path).
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
 from dsnlink.logs import configure_logging
 from dsnlink.portal import AsyncPortalClient, ClientConfig, Endpoints, PortalIdentity
 from dsnlink.portal.transport import TransportOptions
+from dsnlink.simulator.rates import pas_rate
 
 IDENTITY = PortalIdentity("99900000300015", "declarant", "declarant", "Refonte01")
 
@@ -82,8 +87,13 @@ def dsn_file(index: int) -> bytes:
         "S21.G00.06.001,'999000003'",
         "S21.G00.11.001,'00015'",
     ]
+    serial = index * 10
     for employee in range(3):
-        nir = f"1{85 + employee:02d}0575{index:06d}"[:13]
+        # Employees the simulated DGFiP gives a rate to: one without a rate makes the
+        # simulator's CRM generation fail at this revision (a 500 on the deposit).
+        while pas_rate(nir := f"1850575{serial:06d}") is None:
+            serial += 1
+        serial += 1
         lines += [f"S21.G00.30.001,'{nir}'", f"S21.G00.30.019,'M{index:05d}{employee}'"]
     lines += [f"S90.G00.90.001,'{len(lines) + 2}'", "S90.G00.90.002,'1'"]
     return ("\n".join(lines) + "\n").encode("latin-1")
