@@ -7,6 +7,9 @@ from typing import Any
 
 import httpx
 
+from dsnlink.norme import generate_monthly_dsn, summarize
+from dsnlink.simulator.rates import pas_rate
+
 DECLARANT = {
     "siret": "99900000300015",
     "nom": "declarant",
@@ -21,7 +24,6 @@ CONCENTRATOR = {
     "motdepasse": "azerty",
     "service": "98",
 }
-NIRS = ("1850575123456", "2900175234567", "1720399345678")
 AUTH_HEADERS = {"Content-Type": "application/xml", "Accept-Encoding": "gzip"}
 
 
@@ -31,42 +33,44 @@ def auth_body(**fields: str) -> bytes:
     return f"<identifiants>{inner}</identifiants>".encode()
 
 
+#: The establishment the default declarant declares (its own SIRET; a valid Luhn key).
+EMPLOYER = "99900000300015"
+
+
 def small_dsn(
+    employees: int = 3,
     *,
-    nirs: tuple[str, ...] = NIRS,
+    siret: str = EMPLOYER,
     declarations: int = 1,
-    siren: str = "999000003",
-    nic: str = "00015",
-    essai_reel: str = "01",
-    extra: str = "",
+    test: bool = True,
+    fault: str | None = None,
+    seed: int = 0,
 ) -> bytes:
-    """A tiny DSN mensuelle, Latin-1, good enough for the platform's reception checks."""
-    lines = [
-        "S10.G00.00.001,'dsnlink'",
-        "S10.G00.00.002,'dsnlink'",
-        "S10.G00.00.003,'0.1'",
-        "S10.G00.00.005,'" + essai_reel + "'",
-        "S10.G00.00.006,'P26V01'",
-        "S10.G00.00.008,'01'",
-        "S10.G00.01.001,'" + siren + "'",
-        "S10.G00.01.002,'" + nic + "'",
-        "S10.G00.01.003,'Société Générale d'Éponges'",
-    ]
-    for _ in range(declarations):
-        lines += [
-            "S20.G00.05.001,'01'",
-            "S20.G00.05.002,'01'",
-            "S20.G00.05.003,'11'",
-            "S20.G00.05.004,'1'",
-            "S20.G00.05.005,'01022026'",
-            "S21.G00.06.001,'" + siren + "'",
-            "S21.G00.11.001,'" + nic + "'",
-        ]
-        for index, nir in enumerate(nirs):
-            lines += [f"S21.G00.30.001,'{nir}'", f"S21.G00.30.019,'MAT{index:04d}'"]
-    lines += [extra] if extra else []
-    lines += [f"S90.G00.90.001,'{len(lines) + 2}'", f"S90.G00.90.002,'{declarations}'"]
-    return ("\n".join(lines) + "\n").encode("latin-1")
+    """A realistic monthly DSN (Latin-1), made by dsnlink's own generator."""
+    return generate_monthly_dsn(
+        employees,
+        siret=siret,
+        month="2026-02",
+        test=test,
+        declarations=declarations,
+        fault=fault,
+        seed=seed,
+        norme="P26V01",
+    )
+
+
+def nirs_of(dsn: bytes) -> list[str]:
+    return [e.nir or e.ntt or "" for e in summarize(dsn).declarations[0].employees]
+
+
+def dsn_with_missing_rate() -> tuple[bytes, str]:
+    """A file one of whose employees gets no PAS rate from the simulated DGFiP."""
+    for seed in range(500):
+        dsn = small_dsn(seed=seed)
+        missing = [n for n in nirs_of(dsn) if pas_rate(n) is None]
+        if missing:
+            return dsn, missing[0]
+    raise AssertionError("no seed gives an employee without a rate")
 
 
 def deposit_headers(token: str, **extra: str) -> dict[str, str]:

@@ -18,7 +18,7 @@ from tests.simulator_helpers import AUTH_HEADERS, auth_body, bearer, deposit_hea
 
 @pytest.fixture(scope="module")
 def tls_server() -> Iterator[RunningSimulator]:
-    with running_simulator(SimulatorConfig(validate_files=False), tls=True) as server:
+    with running_simulator(SimulatorConfig(), tls=True) as server:
         yield server
 
 
@@ -70,7 +70,7 @@ def _raw(port: int, request: bytes) -> bytes:
 
 
 def test_no_host_nor_user_agent_required() -> None:
-    with running_simulator(SimulatorConfig(validate_files=False)) as server:
+    with running_simulator(SimulatorConfig()) as server:
         body = auth_body()
         answer = _raw(
             server.port,
@@ -83,7 +83,7 @@ def test_no_host_nor_user_agent_required() -> None:
 
 
 def test_faults_over_the_wire() -> None:
-    config = SimulatorConfig(validate_files=False, hang_seconds=30)
+    config = SimulatorConfig(hang_seconds=30)
     with running_simulator(config) as server, httpx.Client(base_url=server.base_url) as client:
         token = _login(client)
         url = "/lister-retours-flux/1.0/abc"
@@ -103,7 +103,7 @@ def test_faults_over_the_wire() -> None:
 
 
 def test_deposit_lost_in_a_timeout_is_still_recorded() -> None:
-    config = SimulatorConfig(validate_files=False, hang_seconds=30)
+    config = SimulatorConfig(hang_seconds=30)
     with running_simulator(config) as server, httpx.Client(base_url=server.base_url) as client:
         token = _login(client)
         server.add_fault({"route": "deposit", "kind": "hang", "when": "after"})
@@ -119,7 +119,6 @@ def test_deposit_lost_in_a_timeout_is_still_recorded() -> None:
 
 def test_public_base_url_and_restart_on_the_same_state(tmp_path: Path) -> None:
     config = SimulatorConfig(
-        validate_files=False,
         state_path=tmp_path / "state.sqlite3",
         public_base_url="https://telechargement.example.test/",
     )

@@ -90,8 +90,6 @@ def conformity(
         declarant_first_name=declarant.prenom,
         file_name="depot_mtom",
         software_name=facts.software or None,
-        software_editor=facts.editor or None,
-        software_version=facts.software_version or None,
         reception_date=local.date(),
         reception_time=local.time(),
     )
@@ -118,23 +116,30 @@ def _no_rate(employee: Employee) -> Anomaly:
             "le taux issu des grilles de taux par défaut s'applique."
         ),
         rubrique="S21.G00.30.001",
-        value=employee.nir,
-        employees=(dataclasses.replace(employee, origin="DSN"),),
+        value=employee.identifier,
+        employees=(
+            Employee(
+                nir=employee.nir, ntt=employee.ntt, matricule=employee.matricule, origin="DSN"
+            ),
+        ),
     )
 
 
 def crm_pas(*, idflux: str, facts: DsnFacts) -> tuple[bytes, dict[str, str | None]]:
     """Nature 94: one ``salarie`` per employee with its rate (see ``rates``) and an anomaly for
-    each one without. Returns the XML and the rates by NIR."""
-    rates = {e.nir: pas_rate(e.nir) for e in facts.employees}
-    employees = [
-        Employee(
-            nir=e.nir,
-            matricule=e.matricule or None,
-            rate=Decimal(rates[e.nir]) if rates[e.nir] is not None else None,  # type: ignore[arg-type]
+    each one without. Returns the XML and the rates by NIR (or NTT)."""
+    rates = {e.identifier: pas_rate(e.identifier) for e in facts.employees}
+    employees = []
+    for e in facts.employees:
+        rate = rates[e.identifier]
+        employees.append(
+            Employee(
+                nir=e.nir,
+                ntt=None if e.nir else e.ntt,
+                matricule=e.matricule,
+                rate=Decimal(rate) if rate is not None else None,
+            )
         )
-        for e in facts.employees
-    ]
     document = crm_pas_document(
         employees,
         identifier=crm_identifier(idflux),

@@ -1,14 +1,16 @@
-"""What the simulator reads in a deposited DSN: the platform's own first checks and the facts
-its returns echo (émetteur, declared establishment, employees).
-
-Deliberately shallow: the norme's rules are dsnlink's validator's job (``dsnlink.norme``), run
-after these checks to decide between a CCO and a BAN.
+"""What the simulator reads in a deposited DSN: the platform's reception checks, dsnlink's own
+validator's findings (the BAN lists them), and the facts the returns echo (émetteur, declared
+establishment, employees). The reading itself is ``dsnlink.norme``'s, in one pass.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dsnlink.errors import NormeError
+from dsnlink.norme import Report, Severity, summarize, validate
+from dsnlink.norme.summary import Summary
+from dsnlink.returns import Anomaly
 from dsnlink.returns.build import FORMAT_NOT_RECOGNISED as _UNREADABLE
 
 #: ARE code of the platform for a file it cannot read (seen in GIP-MDS's sample).
@@ -17,8 +19,14 @@ FORMAT_NOT_RECOGNISED = _UNREADABLE.code or "B1-105-15"
 
 @dataclass(frozen=True)
 class Employee:
-    nir: str
-    matricule: str
+    nir: str | None
+    ntt: str | None
+    matricule: str | None
+
+    @property
+    def identifier(self) -> str:
+        """NIR, or NTT without one: what the DGFiP's rate is keyed on."""
+        return self.nir or self.ntt or ""
 
 
 @dataclass
@@ -26,8 +34,6 @@ class DsnFacts:
     essai_reel: str = ""
     norme_version: str = ""
     software: str = ""
-    editor: str = ""
-    software_version: str = ""
     emetteur_siret: str = ""
     nature: str = ""
     type: str = ""
@@ -36,7 +42,6 @@ class DsnFacts:
     month: str = ""
     siren: str = ""
     nic: str = ""
-    declarations: int = 0
     employees: list[Employee] = field(default_factory=list)
 
     @property
@@ -52,77 +57,62 @@ class Rejection:
     message: str
 
 
-_SINGLE = {
-    "S10.G00.00.001": "software",
-    "S10.G00.00.002": "editor",
-    "S10.G00.00.003": "software_version",
-    "S10.G00.00.005": "essai_reel",
-    "S10.G00.00.006": "norme_version",
-    "S20.G00.05.001": "nature",
-    "S20.G00.05.002": "type",
-    "S20.G00.05.003": "fraction",
-    "S20.G00.05.004": "ordre",
-    "S20.G00.05.005": "month",
-    "S21.G00.06.001": "siren",
-    "S21.G00.11.001": "nic",
-}
+@dataclass
+class Inspection:
+    facts: DsnFacts | None
+    rejection: Rejection | None
+    #: The validator's blocking and non-blocking findings, as BAN anomalies.
+    anomalies: list[Anomaly] = field(default_factory=list)
 
 
-def read_facts(text: str) -> DsnFacts:
-    facts = DsnFacts()
-    emetteur = ["", ""]
-    nir: str | None = None
-    for raw in text.splitlines():
-        rubrique, sep, rest = raw.partition(",'")
-        if not sep:
-            continue
-        value = rest[:-1] if rest.endswith("'") else rest
-        if rubrique == "S20.G00.05.001":
-            facts.declarations += 1
-        if rubrique in _SINGLE and not getattr(facts, _SINGLE[rubrique]):
-            setattr(facts, _SINGLE[rubrique], value)
-        elif rubrique == "S10.G00.01.001":
-            emetteur[0] = value
-        elif rubrique == "S10.G00.01.002":
-            emetteur[1] = value
-        elif rubrique == "S21.G00.30.001":
-            if nir is not None:
-                facts.employees.append(Employee(nir, ""))
-            nir = value
-        elif rubrique == "S21.G00.30.019" and nir is not None:
-            facts.employees.append(Employee(nir, value))
-            nir = None
-    if nir is not None:
-        facts.employees.append(Employee(nir, ""))
-    facts.emetteur_siret = emetteur[0] + emetteur[1]
-    return facts
+def _reject(message: str | None = None) -> Inspection:
+    return Inspection(None, Rejection(FORMAT_NOT_RECOGNISED, message or _UNREADABLE.message or ""))
 
 
-def first_checks(body: bytes) -> tuple[DsnFacts | None, Rejection | None]:
-    """The platform's reception checks: S10 first, Latin-1, one declaration per deposit."""
+def inspect(body: bytes, *, check: bool) -> Inspection:
+    """Reception checks (S10 first, Latin-1, one declaration), then the validator if ``check``."""
     if not body.startswith(b"S10"):
-        return None, Rejection(FORMAT_NOT_RECOGNISED, _UNREADABLE.message or "")
-    if _looks_like_utf8(body):
-        return None, Rejection(
-            FORMAT_NOT_RECOGNISED,
-            "Le fichier n'est pas encodé en ISO-8859-1 (Latin-1) : il semble encodé en UTF-8.",
-        )
-    facts = read_facts(body.decode("latin-1"))
-    if facts.declarations != 1:
-        return facts, Rejection(
-            FORMAT_NOT_RECOGNISED,
-            f"Un dépôt doit contenir exactement une déclaration ; ce fichier en contient "
-            f"{facts.declarations}.",
-        )
-    return facts, None
-
-
-def _looks_like_utf8(body: bytes) -> bool:
-    """Non-ASCII bytes that decode as UTF-8: a UTF-8 file (Latin-1 text rarely does)."""
-    if body.isascii():
-        return False
+        return _reject()
     try:
-        body.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
+        report = validate(body) if check else Report(summary=summarize(body))
+    except NormeError:
+        return _reject()
+    summary: Summary = report.summary
+    if summary.encoding != "latin-1":
+        return _reject(
+            "Le fichier n'est pas encodé en ISO-8859-1 (Latin-1) : il semble encodé en UTF-8."
+        )
+    declarations = summary.declarations
+    if len(declarations) != 1:
+        return _reject(
+            f"Un dépôt doit contenir exactement une déclaration ; ce fichier en contient "
+            f"{len(declarations)}."
+        )
+    envoi, declaration = summary.envois[0], declarations[0]
+    facts = DsnFacts(
+        essai_reel="" if envoi.test is None else "01" if envoi.test else "02",
+        norme_version=envoi.norme or "",
+        software=envoi.software or "",
+        emetteur_siret=envoi.emitter_siret or "",
+        nature=declaration.nature or "",
+        type=declaration.type or "",
+        fraction=declaration.fraction or "",
+        ordre=declaration.sequence or "",
+        month=declaration.month or "",
+        siren=declaration.siren or "",
+        nic=declaration.nic or "",
+        employees=[Employee(e.nir, e.ntt, e.matricule) for e in declaration.employees],
+    )
+    anomalies = [
+        Anomaly(
+            code=f.code,
+            category=f.severity.value,
+            message=f.message,
+            line=f.line,
+            rubrique=f.rubrique,
+            value=f.value,
+        )
+        for f in report.findings
+        if f.severity is not Severity.INFORMATION
+    ]
+    return Inspection(facts, None, anomalies)

@@ -5,6 +5,7 @@ business answer.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import zlib
 from collections.abc import Awaitable, Callable
@@ -137,7 +138,8 @@ async def deposit(sim: Simulator, request: Request, params: tuple[str, ...]) -> 
     caller = _authorize(sim, request)
     if isinstance(caller, Reply):
         return caller
-    answer = sim.deposit(caller, body, version)
+    # Reading and validating a large file takes a while: keep the event loop serving others.
+    answer = await asyncio.to_thread(sim.deposit, caller, body, version)
     return Reply(200 if answer.accepted else 422, answer.document, _answer_type(version))
 
 

@@ -3,7 +3,8 @@
 Schedule (delays from ``SimulatorConfig.schedule``, on the simulator's clock):
 
 - nature 10 at once: the AEE, or the ARE of a rejected file;
-- nature 11 minutes later: CCO, or BAN listing the blocking anomalies of dsnlink's validator;
+- nature 11 minutes later: CCO, or BAN listing the findings of dsnlink's validator (KO when
+  one is blocking);
 - natures 60 (URSSAF) and 92 (DGFiP) acknowledgements of a conforming declaration;
 - nature 94, the DGFiP CRM nominatif with every employee's PAS rate, days later.
 """
@@ -18,7 +19,7 @@ from dsnlink.simulator import documents
 from dsnlink.simulator.accounts import Account, Identity
 from dsnlink.simulator.config import SimulatorConfig
 from dsnlink.simulator.documents import Anomaly
-from dsnlink.simulator.dsnfile import DsnFacts, Rejection, first_checks
+from dsnlink.simulator.dsnfile import DsnFacts, Rejection, inspect
 
 #: The simulator's own ARE code for an establishment the account may not declare for (the
 #: platform's code for this case is not published).
@@ -52,7 +53,8 @@ def plan_returns(
     body: bytes,
     received: datetime,
 ) -> Planned:
-    facts, rejection = first_checks(body)
+    inspection = inspect(body, check=config.validate_files)
+    facts, rejection = inspection.facts, inspection.rejection
     if (
         rejection is None
         and facts is not None
@@ -74,7 +76,7 @@ def plan_returns(
         return planned
 
     schedule = config.schedule
-    anomalies = validator_anomalies(body) if config.validate_files else []
+    anomalies = inspection.anomalies
     planned.anomalies = anomalies
     conforming = not any(a.category == documents.BLOCKING for a in anomalies)
     planned.returns.append(
@@ -117,8 +119,3 @@ def plan_returns(
             )
         )
     return planned
-
-
-def validator_anomalies(body: bytes) -> list[Anomaly]:
-    """Anomalies of dsnlink's own validator, as the BAN lists them."""
-    return []

@@ -19,7 +19,7 @@ def anyio_backend() -> str:
 
 @pytest.fixture
 def config() -> SimulatorConfig:
-    return SimulatorConfig(frozen_at=T0, validate_files=False)
+    return SimulatorConfig(frozen_at=T0)
 
 
 @pytest.fixture

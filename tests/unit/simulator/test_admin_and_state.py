@@ -65,7 +65,7 @@ async def test_admin_errors_have_the_one_shape(client: httpx.AsyncClient) -> Non
 
 async def test_state_file_survives_a_restart_without_secrets(tmp_path: Path) -> None:
     path = tmp_path / "sim.sqlite3"
-    config = SimulatorConfig(state_path=path, frozen_at=T0, validate_files=False)
+    config = SimulatorConfig(state_path=path, frozen_at=T0)
     first = Simulator(config)
     first.add_account({"siret": "12345678900011", "nom": "N", "prenom": "P", "password": CANARY})
     transport = httpx.ASGITransport(app=create_app(simulator=first))

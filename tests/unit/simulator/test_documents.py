@@ -21,10 +21,19 @@ from dsnlink.returns import (
 )
 from dsnlink.simulator import Simulator, documents
 from dsnlink.simulator.accounts import Identity
-from dsnlink.simulator.dsnfile import read_facts
+from dsnlink.simulator.dsnfile import DsnFacts, inspect
 from dsnlink.simulator.rates import crm_identifier, pas_rate
-from tests.simulator_helpers import NIRS, bearer, deposit, login, small_dsn
+from tests.simulator_helpers import (
+    bearer,
+    deposit,
+    dsn_with_missing_rate,
+    login,
+    nirs_of,
+    small_dsn,
+)
 from tests.unit.simulator.conftest import T0
+
+NIRS = nirs_of(small_dsn())
 
 pytestmark = pytest.mark.anyio
 
@@ -47,6 +56,12 @@ def _same_kind_as_sample(reference_dir: Path, content: bytes) -> None:
     sample = parse(reference_dir / "gipmds-returns" / SAMPLES[ours.type or ""])
     assert type(ours) is type(sample)
     assert ours.nature == sample.nature
+
+
+def _facts(dsn: bytes) -> DsnFacts:
+    facts = inspect(dsn, check=False).facts
+    assert facts is not None
+    return facts
 
 
 async def _all_returns(client: httpx.AsyncClient, sim: Simulator) -> dict[str, bytes]:
@@ -108,7 +123,7 @@ async def test_are_parses_like_the_sample(
 
 
 def test_ban_lists_blocking_anomalies(reference_dir: Path, schema: etree.XMLSchema) -> None:
-    facts = read_facts(small_dsn().decode("latin-1"))
+    facts = _facts(small_dsn())
     anomaly = Anomaly(
         code="CCH-11",
         category=documents.BLOCKING,
@@ -134,13 +149,52 @@ def test_ban_lists_blocking_anomalies(reference_dir: Path, schema: etree.XMLSche
 
 
 def test_crm_without_rate_lists_the_employee(schema: etree.XMLSchema) -> None:
-    no_rate = next(f"18505751{i:05d}" for i in range(1000) if pas_rate(f"18505751{i:05d}") is None)
-    facts = read_facts(small_dsn(nirs=(no_rate,)).decode("latin-1"))
+    dsn, no_rate = dsn_with_missing_rate()
+    facts = _facts(dsn)
     content, rates = documents.crm_pas(idflux="B" * 23, facts=facts)
-    assert rates == {no_rate: None}
+    assert rates[no_rate] is None
     assert schema.validate(etree.fromstring(content)), schema.error_log
     crm = parse(content)
     assert isinstance(crm, PasRateReport)
-    assert crm.employees[0].rate is None
-    [anomaly] = crm.anomalies
-    assert anomaly.employees[0].nir == no_rate and not anomaly.blocking
+    assert next(e for e in crm.employees if e.nir == no_rate).rate is None
+    missing = [a for a in crm.anomalies if a.employees[0].nir == no_rate]
+    assert len(missing) == 1 and not missing[0].blocking
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"), [(None, "CCO"), ("bad-nir", "BAN"), ("wrong-line-count", "BAN")]
+)
+async def test_the_validator_decides_between_cco_and_ban(
+    fault: str | None, expected: str, schema: etree.XMLSchema
+) -> None:
+    from dsnlink.norme import validate
+    from dsnlink.simulator import SimulatorConfig, create_app
+
+    sim = Simulator(SimulatorConfig(frozen_at=T0, validate_files=True))
+    dsn = small_dsn(fault=fault)
+    findings = [f for f in validate(dsn).findings if f.severity.value != "information"]
+    transport = httpx.ASGITransport(app=create_app(simulator=sim))
+    async with httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+        token = await login(client)
+        answer = await deposit(client, token, dsn)
+        assert answer.status_code == 200  # received: conformity comes later
+        idflux = parse(answer.content).idflux
+        sim.clock.advance(timedelta(days=4))
+        token = await login(client)
+        listed = etree.fromstring(
+            (await client.get(f"/lister-retours-flux/1.0/{idflux}", headers=bearer(token))).content
+        )
+        natures = {r.findtext("nature"): r for r in listed.iter("retour")}
+        conformity = await client.get(natures["11"].findtext("url", ""), headers=bearer(token))
+    sim.close()
+    assert schema.validate(etree.fromstring(conformity.content)), schema.error_log
+    report = parse(conformity.content)
+    assert isinstance(report, ConformityReport) and report.type == expected
+    assert [(a.code, a.rubrique) for a in report.anomalies] == [
+        (f.code, f.rubrique) for f in findings
+    ]
+    if expected == "CCO":
+        assert list(natures) == ["10", "11", "60", "92", "94"]
+    else:
+        assert not report.conform and natures["11"].findtext("statut") == "KO"
+        assert list(natures) == ["10", "11"]  # no organisme receives a rejected declaration

@@ -16,11 +16,12 @@ from dsnlink.simulator.clock import to_paris_stamp
 from dsnlink.simulator.rates import crm_identifier, pas_rate
 from tests.simulator_helpers import (
     CONCENTRATOR,
-    NIRS,
     bearer,
     deposit,
+    dsn_with_missing_rate,
     login,
     login_other,
+    nirs_of,
     other_account,
     small_dsn,
 )
@@ -94,7 +95,7 @@ async def test_crm_pas_carries_the_documented_rates(
         for s in root.iter("salarie")
         if s.getparent().tag == "declaration_bilan"  # type: ignore[union-attr]
     }
-    assert got == {nir: pas_rate(nir) for nir in NIRS}
+    assert got == {nir: pas_rate(nir) for nir in nirs_of(small_dsn())}
 
 
 def test_rate_formula_is_deterministic_and_sometimes_missing() -> None:
@@ -106,9 +107,9 @@ def test_rate_formula_is_deterministic_and_sometimes_missing() -> None:
 
 
 async def test_missing_rate_gives_an_anomaly(client: httpx.AsyncClient, sim: Simulator) -> None:
-    no_rate = next(f"18505751{i:05d}" for i in range(1000) if pas_rate(f"18505751{i:05d}") is None)
+    dsn, no_rate = dsn_with_missing_rate()
     token = await login(client)
-    response = await deposit(client, token, small_dsn(nirs=(no_rate, NIRS[0])))
+    response = await deposit(client, token, dsn)
     idflux = etree.fromstring(response.content).findtext("envoi/envoi_identification/idflux")
     sim.clock.advance(timedelta(days=4))
     token = await login(client)
@@ -153,7 +154,7 @@ async def test_window_too_wide_is_429(client: httpx.AsyncClient, sim: Simulator)
 
 
 async def test_deposit_window_is_configurable(sim: Simulator) -> None:
-    config = SimulatorConfig(frozen_at=T0, deposit_window_minutes=180, validate_files=False)
+    config = SimulatorConfig(frozen_at=T0, deposit_window_minutes=180)
     other = Simulator(config)
     from dsnlink.simulator import create_app
 
