@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import multiprocessing
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -34,29 +33,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from dsnlink.logs import configure_logging
 from dsnlink.portal import AsyncPortalClient, ClientConfig, Endpoints, PortalIdentity
 from dsnlink.portal.transport import TransportOptions
-from dsnlink.simulator.rates import pas_rate
 
 IDENTITY = PortalIdentity("99900000300015", "declarant", "declarant", "Refonte01")
 
 
-def serve(conn: Connection, latency: float, validate: bool, nodelay: bool) -> None:
+def serve(conn: Connection, latency: float, validate: bool) -> None:
     """Child process: a simulator with ``latency`` on every route, until told to stop."""
     from dsnlink.simulator import FaultRule, SimulatorConfig
-    from dsnlink.simulator import server as server_module
     from dsnlink.simulator.server import running_simulator
-
-    if nodelay:
-        # The simulator's pre-bound listening socket lacks TCP_NODELAY: uvicorn writes headers
-        # and body separately, so Nagle holds the body until the client's delayed ACK (~40 ms
-        # per answer). Accepted sockets inherit the option from the listener on Linux.
-        bind = server_module._bind
-
-        def bind_nodelay(host: str, port: int) -> socket.socket:
-            sock = bind(host, port)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return sock
-
-        server_module._bind = bind_nodelay
 
     faults = [FaultRule(route="*", kind="slow", delay_seconds=latency, count=None)]
     config = SimulatorConfig(faults=faults if latency > 0 else [], validate_files=validate)
@@ -88,13 +72,8 @@ def dsn_file(index: int) -> bytes:
         "S21.G00.06.001,'999000003'",
         "S21.G00.11.001,'00015'",
     ]
-    serial = index * 10
     for employee in range(3):
-        # Employees the simulated DGFiP gives a rate to: one without a rate makes the
-        # simulator's CRM generation fail at this revision (a 500 on the deposit).
-        while pas_rate(nir := f"1850575{serial:06d}") is None:
-            serial += 1
-        serial += 1
+        nir = f"1850575{index * 3 + employee:06d}"
         lines += [f"S21.G00.30.001,'{nir}'", f"S21.G00.30.019,'M{index:05d}{employee}'"]
     lines += [f"S90.G00.90.001,'{len(lines) + 2}'", "S90.G00.90.002,'1'"]
     return ("\n".join(lines) + "\n").encode("latin-1")
@@ -153,10 +132,10 @@ async def measure(
         return deposit_seconds, sum(counts), time.perf_counter() - started, cpu
 
 
-def run_one(n: int, concurrency: int, latency: float, validate: bool, nodelay: bool) -> Figures:
+def run_one(n: int, concurrency: int, latency: float, validate: bool) -> Figures:
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=serve, args=(child, latency, validate, nodelay), daemon=True)
+    process = context.Process(target=serve, args=(child, latency, validate), daemon=True)
     process.start()
     base_url = parent.recv()
     with tempfile.TemporaryDirectory() as tmp:
@@ -177,11 +156,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per simulated call")
     parser.add_argument("--validate", action="store_true", help="simulator validates files")
-    parser.add_argument(
-        "--as-is",
-        action="store_true",
-        help="leave the simulator's listening socket without TCP_NODELAY",
-    )
     args = parser.parse_args(argv)
     configure_logging("WARNING")
 
@@ -198,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     baseline: float | None = None
     for concurrency in args.concurrency:
-        f = run_one(args.deposits, concurrency, args.latency, args.validate, not args.as_is)
+        f = run_one(args.deposits, concurrency, args.latency, args.validate)
         baseline = baseline or f.deposits_per_second
         wall = f.deposit_seconds + f.returns_seconds
         # Calls: one deposit, one flow listing and one download per return, per deposit.
