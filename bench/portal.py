@@ -31,8 +31,13 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from dsnlink.logs import configure_logging
-from dsnlink.portal import AsyncPortalClient, ClientConfig, Endpoints, PortalIdentity
-from dsnlink.portal.transport import TransportOptions
+from dsnlink.portal import (
+    AsyncPortalClient,
+    ClientConfig,
+    Endpoints,
+    PortalIdentity,
+    TransportOptions,
+)
 
 IDENTITY = PortalIdentity("99900000300015", "declarant", "declarant", "Refonte01")
 
