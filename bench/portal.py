@@ -9,6 +9,8 @@ and where the time went (client CPU, server CPU, waiting).
 
     python bench/portal.py                 # N=64, latency 50 ms
     python bench/portal.py --deposits 16 --concurrency 1 8   # short mode
+
+It always measures the source tree it sits in (``src/`` first on the path).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import argparse
 import asyncio
 import multiprocessing
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -27,39 +28,33 @@ from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
 from dsnlink.logs import configure_logging
-from dsnlink.portal import AsyncPortalClient, ClientConfig, Endpoints, PortalIdentity
-from dsnlink.portal.transport import TransportOptions
+from dsnlink.portal import (
+    AsyncPortalClient,
+    ClientConfig,
+    Endpoints,
+    PortalIdentity,
+    TransportOptions,
+)
 
 IDENTITY = PortalIdentity("99900000300015", "declarant", "declarant", "Refonte01")
 
 
-def serve(conn: Connection, latency: float, validate: bool, nodelay: bool) -> None:
+def serve(conn: Connection, latency: float, validate: bool) -> None:
     """Child process: a simulator with ``latency`` on every route, until told to stop."""
     from dsnlink.simulator import FaultRule, SimulatorConfig
-    from dsnlink.simulator import server as server_module
     from dsnlink.simulator.server import running_simulator
-
-    if nodelay:
-        # The simulator's pre-bound listening socket lacks TCP_NODELAY: uvicorn writes headers
-        # and body separately, so Nagle holds the body until the client's delayed ACK (~40 ms
-        # per answer). Accepted sockets inherit the option from the listener on Linux.
-        bind = server_module._bind
-
-        def bind_nodelay(host: str, port: int) -> socket.socket:
-            sock = bind(host, port)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return sock
-
-        server_module._bind = bind_nodelay
 
     faults = [FaultRule(route="*", kind="slow", delay_seconds=latency, count=None)]
     config = SimulatorConfig(faults=faults if latency > 0 else [], validate_files=validate)
     with running_simulator(config) as sim:
+        ready = time.process_time()
         conn.send(sim.base_url)
         conn.recv()
-    times = os.times()
-    conn.send(times.user + times.system)
+        # CPU spent serving, without the start-up (imports, TLS, schema).
+        conn.send(time.process_time() - ready)
 
 
 def dsn_file(index: int) -> bytes:
@@ -83,7 +78,7 @@ def dsn_file(index: int) -> bytes:
         "S21.G00.11.001,'00015'",
     ]
     for employee in range(3):
-        nir = f"1{85 + employee:02d}0575{index:06d}"[:13]
+        nir = f"1850575{index * 3 + employee:06d}"
         lines += [f"S21.G00.30.001,'{nir}'", f"S21.G00.30.019,'M{index:05d}{employee}'"]
     lines += [f"S90.G00.90.001,'{len(lines) + 2}'", "S90.G00.90.002,'1'"]
     return ("\n".join(lines) + "\n").encode("latin-1")
@@ -106,7 +101,8 @@ class Figures:
 
 async def measure(
     base_url: str, n: int, concurrency: int, folder: Path
-) -> tuple[float, int, float]:
+) -> tuple[float, int, float, float]:
+    """(deposit seconds, returns, retrieval seconds, client CPU seconds of both phases)."""
     config = ClientConfig(Endpoints.single_base(base_url, service_code="25"))
     options = TransportOptions(max_connections=max(concurrency, 1))
     gate = asyncio.Semaphore(concurrency)
@@ -118,9 +114,10 @@ async def measure(
                 result = await client.deposit(token, dsn_file(index))
                 return result.idflux
 
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         flows = await asyncio.gather(*(deposit(i) for i in range(n)))
         deposit_seconds = time.perf_counter() - started
+        cpu = time.process_time() - cpu
 
         async with httpx.AsyncClient() as admin:
             answer = await admin.post(f"{base_url}/_admin/clock", json={"advance": "4d"})
@@ -134,23 +131,22 @@ async def measure(
                     await client.download(token, record.url, dest)
                 return len(records)
 
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         counts = await asyncio.gather(*(retrieve(f) for f in flows))
-        return deposit_seconds, sum(counts), time.perf_counter() - started
+        cpu += time.process_time() - cpu_started
+        return deposit_seconds, sum(counts), time.perf_counter() - started, cpu
 
 
-def run_one(n: int, concurrency: int, latency: float, validate: bool, nodelay: bool) -> Figures:
+def run_one(n: int, concurrency: int, latency: float, validate: bool) -> Figures:
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=serve, args=(child, latency, validate, nodelay), daemon=True)
+    process = context.Process(target=serve, args=(child, latency, validate), daemon=True)
     process.start()
     base_url = parent.recv()
-    cpu_before = time.process_time()
     with tempfile.TemporaryDirectory() as tmp:
-        deposit_seconds, returns, returns_seconds = asyncio.run(
+        deposit_seconds, returns, returns_seconds, client_cpu = asyncio.run(
             measure(base_url, n, concurrency, Path(tmp))
         )
-    client_cpu = time.process_time() - cpu_before
     parent.send("stop")
     server_cpu = parent.recv()
     process.join(timeout=30)
@@ -165,11 +161,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per simulated call")
     parser.add_argument("--validate", action="store_true", help="simulator validates files")
-    parser.add_argument(
-        "--as-is",
-        action="store_true",
-        help="leave the simulator's listening socket without TCP_NODELAY",
-    )
     args = parser.parse_args(argv)
     configure_logging("WARNING")
 
@@ -186,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     print(header)
     baseline: float | None = None
     for concurrency in args.concurrency:
-        f = run_one(args.deposits, concurrency, args.latency, args.validate, not args.as_is)
+        f = run_one(args.deposits, concurrency, args.latency, args.validate)
         baseline = baseline or f.deposits_per_second
         wall = f.deposit_seconds + f.returns_seconds
         # Calls: one deposit, one flow listing and one download per return, per deposit.

@@ -25,10 +25,10 @@ from dsnlink.portal import (
     Endpoints,
     PortalClient,
     PortalIdentity,
+    TransportOptions,
     credential_failures,
 )
 from dsnlink.portal.identity import Token
-from dsnlink.portal.transport import TransportOptions
 
 IDENTITY = PortalIdentity("99900000300015", "declarant", "declarant", "CANARY-s3cr3t-net")
 DSN = b"S10.G00.00.001,'x'\nS20.G00.05.001,'01'\n"

@@ -38,9 +38,9 @@ from dsnlink.portal import (
     Endpoints,
     PortalClient,
     PortalIdentity,
+    TransportOptions,
     credential_failures,
 )
-from dsnlink.portal.transport import TransportOptions
 from dsnlink.returns import PasRateReport, parse
 from dsnlink.simulator import FaultRule, SimulatorConfig
 from dsnlink.simulator.server import RunningSimulator, running_simulator

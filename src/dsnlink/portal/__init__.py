@@ -14,7 +14,7 @@ from dsnlink.portal.endpoints import Endpoints, endpoints_from_settings
 from dsnlink.portal.files import DownloadedFile
 from dsnlink.portal.identity import PortalIdentity, Token, credential_failures
 from dsnlink.portal.listings import DepositRecord, ReturnRecord
-from dsnlink.portal.transport import (
+from dsnlink.portal.options import (
     ETENDU,
     NORMAL,
     PRESETS,

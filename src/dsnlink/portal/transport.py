@@ -7,8 +7,7 @@ into the ``NetworkError`` subtree of :mod:`dsnlink.errors`. Each translated erro
 ``context["may_have_arrived"]`` whether the server may have received the request: that is what
 makes a deposit's fate unknown.
 
-TLS verification is never turned off. The only way to trust another certificate is to add a CA
-(``ca_bundle``): a company's TLS-inspecting proxy, or the simulator's own local CA.
+Options and TLS contexts are in :mod:`dsnlink.portal.options` (re-exported here).
 """
 
 from __future__ import annotations
@@ -18,12 +17,10 @@ import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
-import certifi
 import httpx
 
 from dsnlink.errors import (
@@ -37,102 +34,34 @@ from dsnlink.errors import (
     ProxyError,
     TlsError,
 )
-from dsnlink.portal.wire import Answer, PortalRequest
-from dsnlink.settings import Settings, get_settings
-
-ConnectionMode = Literal["normal", "etendu", "securise"]
-
-
-@dataclass(frozen=True, slots=True)
-class TransportOptions:
-    """How to reach the portal. ``proxy_url`` may hold credentials: it is never shown."""
-
-    proxy_url: str | None = field(default=None, repr=False)
-    trust_env: bool = False
-    ca_bundle: Path | None = None
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-    write_timeout: float = 60.0
-    pool_timeout: float = 30.0
-    #: Connection attempts retried by the transport itself: safe, nothing was sent yet.
-    connect_retries: int = 1
-    #: Attempts of an idempotent GET on 5xx or network errors (stamina, backoff and jitter).
-    get_attempts: int = 3
-    #: Total time budget of those attempts, in seconds.
-    retry_budget: float = 60.0
-    min_tls: Literal["1.2", "1.3"] = "1.2"
-    #: X.509 strict checks (RFC 5280) on top of the usual verification.
-    strict_verification: bool = False
-    #: Refuse an extra CA bundle (no TLS-inspecting proxy), unless it is the simulator's CA.
-    forbid_extra_ca: bool = False
-    ca_is_simulator: bool = False
-    max_connections: int = 64
-
-    @property
-    def proxied(self) -> bool:
-        return bool(self.proxy_url)
-
-
-#: Default timeouts, one connection retry, three attempts on GETs.
-NORMAL = TransportOptions()
-#: Slow or unreliable networks: long timeouts, more retries.
-ETENDU = TransportOptions(
-    connect_timeout=30.0,
-    read_timeout=180.0,
-    write_timeout=180.0,
-    pool_timeout=60.0,
-    connect_retries=3,
-    get_attempts=6,
-    retry_budget=300.0,
+from dsnlink.portal.options import (
+    ETENDU,
+    NORMAL,
+    PRESETS,
+    SECURISE,
+    ConnectionMode,
+    TransportOptions,
+    options_from_settings,
+    ssl_context,
 )
-#: TLS 1.2 or later, strict certificate checks, no TLS-inspecting proxy.
-SECURISE = TransportOptions(strict_verification=True, forbid_extra_ca=True)
+from dsnlink.portal.wire import Answer, PortalRequest
 
-PRESETS: dict[ConnectionMode, TransportOptions] = {
-    "normal": NORMAL,
-    "etendu": ETENDU,
-    "securise": SECURISE,
-}
-
-
-def options_from_settings(settings: Settings | None = None) -> TransportOptions:
-    s = settings or get_settings()
-    preset = PRESETS[s.portal_connection_mode]
-    proxy = s.portal_proxy_url.get_secret_value() if s.portal_proxy_url else None
-    return replace(
-        preset,
-        proxy_url=proxy or None,
-        trust_env=s.portal_trust_env,
-        ca_bundle=s.portal_ca_bundle,
-        ca_is_simulator=s.portal_profile == "simulator",
-    )
-
-
-def ssl_context(options: TransportOptions) -> ssl.SSLContext:
-    """Verification always on; the system's CAs and certifi's, plus the extra bundle if any."""
-    ctx = ssl.create_default_context(cafile=certifi.where())
-    ctx.load_default_certs()
-    ctx.minimum_version = (
-        ssl.TLSVersion.TLSv1_3 if options.min_tls == "1.3" else ssl.TLSVersion.TLSv1_2
-    )
-    if options.strict_verification:
-        ctx.verify_flags |= ssl.VERIFY_X509_STRICT
-    if options.ca_bundle is not None:
-        if options.forbid_extra_ca and not options.ca_is_simulator:
-            raise ConfigurationError(
-                "Le mode de connexion « Sécurisé » refuse une autorité de certification "
-                "supplémentaire (proxy qui intercepte le trafic chiffré).",
-                remedy="Retirez DSNLINK_PORTAL_CA_BUNDLE ou choisissez le mode « Normal ».",
-            )
-        try:
-            ctx.load_verify_locations(cafile=str(options.ca_bundle))
-        except (OSError, ssl.SSLError) as exc:
-            raise ConfigurationError(
-                f"Le fichier d'autorités de certification « {options.ca_bundle} » est illisible.",
-                remedy="Indiquez un fichier PEM valide dans DSNLINK_PORTAL_CA_BUNDLE.",
-            ) from exc
-    return ctx
-
+__all__ = [
+    "ETENDU",
+    "NORMAL",
+    "PRESETS",
+    "SECURISE",
+    "AsyncHttpSession",
+    "ConnectionMode",
+    "HttpSession",
+    "TransportOptions",
+    "build_async_client",
+    "build_client",
+    "goes_through_proxy",
+    "options_from_settings",
+    "ssl_context",
+    "translate_error",
+]
 
 # Requests are written as headers then body; without TCP_NODELAY, Nagle's algorithm can hold
 # the body until the server's delayed ACK (tens of milliseconds per deposit).

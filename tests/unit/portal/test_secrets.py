@@ -6,9 +6,9 @@ import logging
 
 import httpx
 import pytest
+from structlog.testing import capture_logs
 
 from dsnlink.errors import DsnlinkError
-from dsnlink.logs import configure_logging
 from dsnlink.portal import PortalClient, PortalIdentity
 from dsnlink.portal.core import PortalCore
 from dsnlink.redaction import redact
@@ -19,7 +19,7 @@ from tests.unit.portal.fake import OPTIONS, TOKEN, FakePortal, config, token_ans
 def test_canaries_never_appear(
     identity: PortalIdentity, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    configure_logging("DEBUG")
+    # Raw log events, before the redaction step: they must not carry the secrets at all.
     caplog.set_level(logging.DEBUG)
     fake = (
         FakePortal()
@@ -28,7 +28,8 @@ def test_canaries_never_appear(
         .on("/lister-depots/", httpx.Response(500))
     )
     texts: list[str] = []
-    with PortalClient(config(), OPTIONS, transport=fake.transport()) as c:
+    client = PortalClient(config(), OPTIONS, transport=fake.transport())
+    with capture_logs() as events, client as c:
         token = c.authenticate(identity)
         texts += [repr(identity), str(identity), repr(token), str(token)]
         texts.append(repr(PortalCore(config()).auth_request(identity)))
@@ -41,7 +42,7 @@ def test_canaries_never_appear(
             except DsnlinkError as exc:
                 texts += [str(exc), repr(exc), repr(exc.to_dict()), repr(exc.context)]
     captured = capsys.readouterr()
-    texts += [captured.out, captured.err, caplog.text]
+    texts += [captured.out, captured.err, caplog.text, repr(events)]
     everything = "\n".join(texts)
     assert "portal_credentials_refused" in everything  # the log line exists...
     assert PASSWORD not in everything  # ...without the secrets

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 from pathlib import Path
@@ -157,3 +158,17 @@ def test_system_proxy_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NO_PROXY", ".net-entreprises.fr")
     assert not goes_through_proxy(TransportOptions(trust_env=True), url)
     assert goes_through_proxy(TransportOptions(proxy_url="http://p:1"), url)
+
+
+def test_tls_contexts_are_shared_until_the_bundle_changes(tmp_path: Path) -> None:
+    assert ssl_context(NORMAL) is ssl_context(TransportOptions(read_timeout=1))
+    assert ssl_context(NORMAL) is not ssl_context(SECURISE)
+    bundle = tmp_path / "ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(bundle))
+    first = ssl_context(TransportOptions(ca_bundle=bundle))
+    assert ssl_context(TransportOptions(ca_bundle=bundle)) is first
+    trustme.CA().cert_pem.write_to_path(str(bundle), append=True)
+    os.utime(bundle, ns=(1, 1))
+    refreshed = ssl_context(TransportOptions(ca_bundle=bundle))
+    assert refreshed is not first
+    assert len(refreshed.get_ca_certs()) == len(first.get_ca_certs()) + 1
