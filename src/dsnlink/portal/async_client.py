@@ -226,21 +226,22 @@ class AsyncPortalClient:
         )
 
     async def _stream_to(self, request: PortalRequest, dest: Path) -> DownloadedFile:
-        # Return files are small: writing them from the event loop costs less than a thread.
+        # Chunk writes are buffered and cheap; opening, fsync and rename can block for
+        # milliseconds, so they run in a worker thread, not on the event loop.
         async with self._session.stream(request) as streamed:
             if streamed.status != 200:
                 body = b"".join([chunk async for chunk in streamed.chunks])
                 answer = Answer(streamed.status, streamed.headers, body, streamed.via_proxy)
                 raise calls.download_error(answer)
-            sink = FileSink(dest)
+            sink = await asyncio.to_thread(FileSink, dest)
             try:
                 async for chunk in streamed.chunks:
                     sink.write(chunk)
             except BaseException:
-                sink.abort()
+                await asyncio.to_thread(sink.abort)
                 raise
         try:
-            return sink.commit(streamed.headers.get("content-type"))
+            return await asyncio.to_thread(sink.commit, streamed.headers.get("content-type"))
         except BaseException:
-            sink.abort()
+            await asyncio.to_thread(sink.abort)
             raise
