@@ -140,6 +140,7 @@ def main() -> None:
         idflux = httpx.get(url + "/_admin/deposits").json()["deposits"][0]["idflux"]
         results: dict[str, dict[int, float]] = {}
         bare_url = f"http://127.0.0.1:{bare_port}"
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
         print(
             f"{'operation':<24}{'conc.':>6}{'per s':>10}{'x conc.1':>10}{'/ bare':>9}"
             f"{'client CPU':>12}  failures"
@@ -162,6 +163,7 @@ def main() -> None:
                     f"{name:<24}{level:>6}{rate:>10.0f}{rate / first:>10.2f}{rate / base:>9.2f}"
                     f"{client_cpu:>11.0%}  {failures}"
                 )
+        print(f"load average {os.getloadavg()[0]:.1f} at the end")
         summary = httpx.get(url + "/_admin/").json()
         print(
             json.dumps(

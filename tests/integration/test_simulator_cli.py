@@ -140,3 +140,31 @@ def test_passwords_and_tokens_never_leak(tmp_path: Path) -> None:
         if file != config:
             data = file.read_bytes()
             assert canary.encode() not in data and token.encode() not in data
+
+
+def test_state_survives_a_killed_process(tmp_path: Path) -> None:
+    from dsnlink.simulator import Simulator, SimulatorConfig
+
+    state = tmp_path / "sim.sqlite3"
+    process, info = _start("--port", str(_free_port()), "--state", str(state))
+    try:
+        with httpx.Client(base_url=info["url"]) as client:
+            token = client.post(
+                "/authentifier/1.0/", content=auth_body(), headers=AUTH_HEADERS
+            ).text
+            answer = client.post(
+                "/deposer-dsn/1.0/",
+                content=gzip.compress(small_dsn()),
+                headers=deposit_headers(token),
+            )
+            assert answer.status_code == 200
+    finally:
+        process.kill()  # no clean shutdown
+        process.communicate(timeout=20)
+    reopened = Simulator(SimulatorConfig(state_path=state))
+    try:
+        [record] = reopened.deposits()
+        assert record["idflux"].encode() in answer.content
+        assert [r["nature"] for r in reopened.returns(record["idflux"])][:1] == ["10"]
+    finally:
+        reopened.close()

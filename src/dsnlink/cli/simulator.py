@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from dsnlink.cli.output import console, emit, json_option
+from dsnlink.cli.output import console, emit, err_console, json_option
 from dsnlink.errors import SimulatorError
 
 DEFAULT_PORT = 8765
@@ -80,6 +80,12 @@ def serve(
         config.state_path = state
     if public_url:
         config.public_base_url = public_url
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        err_console.print(
+            f"[yellow]Attention :[/] le simulateur écoute sur {host} ; son API d'administration "
+            "(/_admin/) n'a pas d'authentification.",
+            markup=True,
+        )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with running_simulator(config, port=port, tls=tls, tls_dir=tls_dir, host=host) as server:

@@ -133,7 +133,8 @@ class Simulator:
     # --- deposits ----------------------------------------------------------------------------
 
     def deposit(self, caller: Caller, body: bytes, api_version: str) -> DepositAnswer:
-        now = self.now()
+        # The platform's timestamps have whole seconds; so do windows' bounds.
+        now = self.now().replace(microsecond=0)
         idflux = self._fresh_idflux()
         account = self.accounts.get(caller.account)
         planned = plan_returns(
@@ -179,8 +180,8 @@ class Simulator:
                         item.nature,
                         item.ops,
                         item.statut,
-                        (now + item.delay).timestamp(),
-                        (now + item.delay).timestamp(),
+                        round((now + item.delay).timestamp()),
+                        round((now + item.delay).timestamp()),
                         "application/xml",
                         gzip.compress(item.content, mtime=0),
                     ),
@@ -264,7 +265,7 @@ class Simulator:
         self, idflux: str, nature: str, *, ops: str | None = None, statut: str | None = None
     ) -> str:
         """The organisme publishes its return again: new id, status, dates and url."""
-        now = self.now().timestamp()
+        now = float(int(self.now().timestamp()))
         with self.store.transaction() as conn:
             params: list[Any] = [idflux, nature]
             where = "idflux = ? AND nature = ? AND active = 1 AND publication <= ?"
