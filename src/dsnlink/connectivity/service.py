@@ -31,13 +31,11 @@ from dsnlink.connectivity.test import (
     login_state,
     run_connection_test_async,
 )
-from dsnlink.errors import CredentialError, NotFound, PermissionDenied, StoreError
+from dsnlink.errors import CredentialError, NotFound, PermissionDenied
 from dsnlink.setup import App
 from dsnlink.store.records import Identity, IdentityState, User
 from dsnlink.store.schema import current_revision, head_revision
 from dsnlink.store.sql import utc_now
-
-assert INSTALLATION_SCOPE == "installation"  # the same scope name on both sides
 
 
 class _ActorSettings:
@@ -97,11 +95,8 @@ def scope_for(app: App, login: str | None) -> str:
 async def _database_status(app: App) -> DatabaseStatus:
     def check() -> DatabaseStatus:
         kind = "sqlite" if app.db.is_sqlite else "postgresql"
-        try:
-            revision = current_revision(app.db)
-        except StoreError:
-            raise
-        return DatabaseStatus(kind, app.db.describe(), revision, head_revision())
+        # A StoreError (server down, refused) becomes the step's failure with its remedy.
+        return DatabaseStatus(kind, app.db.describe(), current_revision(app.db), head_revision())
 
     return await asyncio.to_thread(check)
 
