@@ -170,6 +170,8 @@ def run_for_user(
     context = {"user": login, **(context or {})}
     if prepared.identity is not None:
         context["environment"] = prepared.identity.environment.value
+        last = prepared.identity.last_login_at
+        context["last_success"] = last.isoformat() if last else None
     if prepared.note:
         context["note"] = prepared.note
 

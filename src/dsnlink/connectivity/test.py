@@ -226,9 +226,9 @@ def _login_step(
         if known is not None:
             error = known()
             return Outcome.failure(
-                "Aucun essai fait : Net-entreprises a déjà refusé cette identité "
-                f"({error.message}) et elle n'a pas changé depuis. Chaque essai refusé "
-                "rapproche du blocage du compte sur le portail.",
+                "Aucun essai fait : Net-entreprises a déjà refusé cette identité et elle n'a pas "
+                "changé depuis ; chaque essai refusé rapproche du blocage du compte sur le "
+                f"portail. Dernière réponse : {error.message}",
                 error.remedy,
                 error.code,
                 attempted=False,
