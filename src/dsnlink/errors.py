@@ -56,6 +56,9 @@ first.
     │       └── ProxyError                 proxy unreachable or 407 from the proxy
     │           └── ProxyAuthRequired      407 from the proxy: login missing or refused
     ├── PipelineError                      deposits, returns, rates
+    │   ├── DuplicateDeclaration           a real monthly DSN already deposited for that month
+    │   ├── StateConflict                  an envoi moved on meanwhile (another worker)
+    │   └── IdentityFailing                credentials refused earlier: nothing is sent
     └── SimulatorError                     the local Net-entreprises simulator
 """
 
@@ -441,6 +444,36 @@ class PipelineError(DsnlinkError):
     code = "pipeline"
     default_message = "Erreur pendant le traitement des dépôts."
     exit_code = 12
+
+
+class DuplicateDeclaration(PipelineError):
+    code = "pipeline.duplicate_declaration"
+    default_message = (
+        "Une DSN mensuelle réelle a déjà été déposée pour ce SIRET, ce mois et cette fraction."
+    )
+    default_remedy = (
+        "Pour corriger, déposez une DSN « annule et remplace » (type 03) ; pour passer outre "
+        "en connaissance de cause, utilisez --force."
+    )
+    exit_code = 6
+
+
+class StateConflict(PipelineError):
+    code = "pipeline.state_conflict"
+    default_message = "Ce dépôt a changé d'état entre-temps (traité par ailleurs)."
+    exit_code = 6
+
+
+class IdentityFailing(PipelineError):
+    code = "pipeline.identity_failing"
+    default_message = (
+        "Les identifiants Net-entreprises de ce déclarant ont été refusés : les dépôts sont "
+        "suspendus pour ne pas bloquer le compte."
+    )
+    default_remedy = (
+        "Corrigez l'identité (« dsnlink identity set ») ; les dépôts suspendus repartiront "
+        "ensuite d'eux-mêmes."
+    )
 
 
 class SimulatorError(DsnlinkError):

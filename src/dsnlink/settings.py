@@ -107,6 +107,41 @@ class Settings(BaseSettings):
         default="Europe/Paris", description="Time zone of the timestamps in listing paths."
     )
 
+    # --- pipeline: deposits, returns, deadlines, alerts -------------------------------------
+    pipeline_concurrency: int = Field(
+        default=16, ge=1, description="Pipeline steps run at once (deposits, polls), overall."
+    )
+    pipeline_identity_concurrency: int = Field(
+        default=4, ge=1, description="Pipeline steps run at once for one Net-entreprises identity."
+    )
+    pipeline_poll_schedule: str = Field(
+        default="5m,30m,2h,6h,1d",
+        description="Delays between two polls of a deposit's returns; the last one repeats.",
+    )
+    pipeline_max_polls: int = Field(
+        default=15, ge=1, description="Polls of a deposit's returns before asking a person."
+    )
+    pipeline_kill_points: str = Field(
+        default="", description="Tests only: kill the process at these points (crash tests)."
+    )
+    deadline_day: int = Field(
+        default=15, ge=1, le=28, description="Default due day of a monthly DSN (5 or 15)."
+    )
+    watch_dir: Path | None = Field(
+        default=None, description="Folder watched for DSN files by « dsnlink serve »."
+    )
+    alert_smtp_host: str | None = Field(default=None, description="SMTP server for alerts.")
+    alert_smtp_port: int = Field(default=25, description="Port of the SMTP server for alerts.")
+    alert_smtp_from: str = Field(
+        default="dsnlink@localhost", description="Sender address of alert e-mails."
+    )
+    alert_email_to: str = Field(
+        default="", description="Comma-separated addresses that receive every alert."
+    )
+    alert_webhook_url: str | None = Field(
+        default=None, description="URL that receives every alert as a JSON POST."
+    )
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "dsnlink.sqlite3"
