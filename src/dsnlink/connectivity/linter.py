@@ -22,6 +22,16 @@ from typing import Literal
 
 from stdnum.fr import siret as stdnum_siret
 
+from dsnlink.connectivity.characters import (
+    LINE_BREAKS,
+    ODD_SPACES,
+    TYPOGRAPHIC,
+    ZERO_WIDTH,
+    fold_accents,
+    is_control,
+    visible,
+)
+
 FieldName = Literal["siret", "nom", "prenom", "motdepasse"]
 
 #: Field limits of the authentication call (API-DSN), in characters.
@@ -120,104 +130,6 @@ class LintReport:
         }
 
 
-# --- characters -----------------------------------------------------------------------------
-
-# Spaces that look like a space but are not U+0020.
-_ODD_SPACES = {
-    "\u00a0": "espace insécable",
-    "\u202f": "espace fine insécable",
-    "\u2007": "espace tabulaire",
-    "\u2000": "espace",
-    "\u2001": "espace",
-    "\u2002": "espace demi-cadratin",
-    "\u2003": "espace cadratin",
-    "\u2004": "espace",
-    "\u2005": "espace",
-    "\u2006": "espace",
-    "\u2008": "espace",
-    "\u2009": "espace fine",
-    "\u200a": "espace ultra-fine",
-    "\u205f": "espace",
-    "\u3000": "espace idéographique",
-}
-# Characters that draw nothing at all.
-_ZERO_WIDTH = {
-    "\u200b": "espace sans chasse",
-    "\u200c": "antiliant sans chasse",
-    "\u200d": "liant sans chasse",
-    "\u2060": "gluon de mots",
-    "\ufeff": "indicateur d'ordre des octets (BOM)",
-    "\u00ad": "trait d'union conditionnel",
-    "\u200e": "marque gauche-à-droite",
-    "\u200f": "marque droite-à-gauche",
-}
-_LINE_BREAKS = {
-    "\n": "saut de ligne",
-    "\r": "retour chariot",
-    "\u0085": "saut de ligne",
-    "\u2028": "séparateur de ligne",
-    "\u2029": "séparateur de paragraphe",
-    "\x0b": "tabulation verticale",
-    "\x0c": "saut de page",
-}
-# What a word processor or a PDF puts in place of plain ASCII punctuation.
-_TYPOGRAPHIC = {
-    "\u2019": "'",
-    "\u2018": "'",
-    "\u02bc": "'",
-    "\u00b4": "'",
-    "\u2010": "-",
-    "\u2011": "-",
-    "\u2012": "-",
-    "\u2013": "-",
-    "\u2014": "-",
-    "\u2212": "-",
-    "\u0153": "oe",
-    "\u0152": "OE",
-}
-
-# How each odd character is drawn in the visible form.
-_GLYPHS: dict[str, str] = {
-    " ": "␣",
-    "\t": "⇥",
-    "\n": "↵",
-    "\r": "␍",
-    "\u00a0": "⍽",
-    "\u202f": "⍽",
-}
-
-
-def _draw(ch: str) -> str:
-    if ch in _GLYPHS:
-        return _GLYPHS[ch]
-    if ch in _ODD_SPACES or ch in _ZERO_WIDTH or ch in _LINE_BREAKS or _is_control(ch):
-        return f"⟨U+{ord(ch):04X}⟩"
-    if unicodedata.combining(ch):
-        return f"⟨U+{ord(ch):04X}⟩"
-    return ch
-
-
-def _is_control(ch: str) -> bool:
-    return unicodedata.category(ch) in {"Cc", "Cf"} and ch not in "\t\n\r"
-
-
-def visible(value: str, *, secret: bool = False) -> str:
-    """``value`` with every space and invisible character drawn; a secret is masked (•)."""
-    out = []
-    for ch in value:
-        drawn = _draw(ch)
-        if secret and drawn == ch:
-            out.append("•")
-        else:
-            out.append(drawn)
-    return "«" + "".join(out) + "»"
-
-
-def _fold_accents(value: str) -> str:
-    decomposed = unicodedata.normalize("NFD", value)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-
-
 def _positions(value: str, chars: set[str] | dict[str, str]) -> tuple[int, ...]:
     return tuple(i for i, ch in enumerate(value) if ch in chars)
 
@@ -232,11 +144,11 @@ def _plural(n: int, word: str) -> str:
 def _clean(value: str, field_name: str) -> str:
     """The value the portal most probably has: what :func:`lint_identity` offers."""
     text = unicodedata.normalize("NFC", value)
-    text = "".join(_TYPOGRAPHIC.get(ch, ch) for ch in text) if field_name != "motdepasse" else text
-    text = "".join(ch for ch in text if ch not in _ZERO_WIDTH)
-    text = "".join(" " if ch in _ODD_SPACES or ch == "\t" else ch for ch in text)
-    text = "".join(" " if ch in _LINE_BREAKS else ch for ch in text)
-    text = "".join(ch for ch in text if not _is_control(ch))
+    text = "".join(TYPOGRAPHIC.get(ch, ch) for ch in text) if field_name != "motdepasse" else text
+    text = "".join(ch for ch in text if ch not in ZERO_WIDTH)
+    text = "".join(" " if ch in ODD_SPACES or ch == "\t" else ch for ch in text)
+    text = "".join(" " if ch in LINE_BREAKS else ch for ch in text)
+    text = "".join(ch for ch in text if not is_control(ch))
     text = text.strip(" ")
     if field_name == "siret":
         return "".join(ch for ch in text if not ch.isspace() and ch not in ".-")
@@ -275,7 +187,7 @@ def _character_findings(value: str, name: str) -> list[Finding]:
             f"Le {label} se termine par {_plural(trail, 'caractère')} d'espacement"
             + (
                 " (un saut de ligne copié avec la valeur)."
-                if any(ch in _LINE_BREAKS for ch in value[end - trail :])
+                if any(ch in LINE_BREAKS for ch in value[end - trail :])
                 else "."
             ),
             tuple(range(end - trail, end)),
@@ -283,8 +195,8 @@ def _character_findings(value: str, name: str) -> list[Finding]:
     if name != "motdepasse" and "  " in stripped:
         pos = tuple(i for i in range(len(value) - 1) if value[i : i + 2] == "  ")
         add("double_space", Severity.WARNING, f"Le {label} contient deux espaces de suite.", pos)
-    if pos := _positions(value, _ODD_SPACES):
-        kinds = sorted({_ODD_SPACES[value[i]] for i in pos})
+    if pos := _positions(value, ODD_SPACES):
+        kinds = sorted({ODD_SPACES[value[i]] for i in pos})
         add(
             "non_breaking_space",
             Severity.ERROR,
@@ -292,8 +204,8 @@ def _character_findings(value: str, name: str) -> list[Finding]:
             f"({', '.join(kinds)}).",
             pos,
         )
-    if pos := _positions(value, _ZERO_WIDTH):
-        kinds = sorted({_ZERO_WIDTH[value[i]] for i in pos})
+    if pos := _positions(value, ZERO_WIDTH):
+        kinds = sorted({ZERO_WIDTH[value[i]] for i in pos})
         add(
             "zero_width",
             Severity.ERROR,
@@ -302,12 +214,12 @@ def _character_findings(value: str, name: str) -> list[Finding]:
         )
     if pos := _positions(value, {"\t"}):
         add("tab", Severity.ERROR, f"Le {label} contient une tabulation.", pos)
-    if pos := _positions(value, _LINE_BREAKS):
+    if pos := _positions(value, LINE_BREAKS):
         add("line_break", Severity.ERROR, f"Le {label} contient un saut de ligne.", pos)
     controls = tuple(
         i
         for i, ch in enumerate(value)
-        if _is_control(ch) and ch not in _ZERO_WIDTH and ch not in _LINE_BREAKS
+        if is_control(ch) and ch not in ZERO_WIDTH and ch not in LINE_BREAKS
     )
     if controls:
         add("control", Severity.ERROR, f"Le {label} contient un caractère de contrôle.", controls)
@@ -324,15 +236,15 @@ def _character_findings(value: str, name: str) -> list[Finding]:
         i
         for i, ch in enumerate(value)
         if ord(ch) > 0xFF
-        and ch not in _ODD_SPACES
-        and ch not in _ZERO_WIDTH
-        and ch not in _LINE_BREAKS
+        and ch not in ODD_SPACES
+        and ch not in ZERO_WIDTH
+        and ch not in LINE_BREAKS
         and not unicodedata.combining(ch)
-        and not _is_control(ch)
+        and not is_control(ch)
     )
     if others:
         shown = "" if name == "motdepasse" else " : " + " ".join(sorted({value[i] for i in others}))
-        typographic = name != "motdepasse" and any(value[i] in _TYPOGRAPHIC for i in others)
+        typographic = name != "motdepasse" and any(value[i] in TYPOGRAPHIC for i in others)
         hint = " (apostrophe ou tiret typographique, « œ » ?)" if typographic else ""
         add(
             "outside_latin1",
@@ -409,7 +321,7 @@ def _lint_name(value: str, name: str, previous: str | None) -> list[Finding]:
         )
     if previous is not None:
         prev_clean = _clean(previous, name)
-        if prev_clean != cleaned and _fold_accents(prev_clean) == _fold_accents(cleaned):
+        if prev_clean != cleaned and fold_accents(prev_clean) == fold_accents(cleaned):
             had = any(unicodedata.combining(c) for c in unicodedata.normalize("NFD", prev_clean))
             has = any(unicodedata.combining(c) for c in unicodedata.normalize("NFD", cleaned))
             if had and not has:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -32,6 +34,14 @@ def render_report(report: ConnectionReport, console: Console) -> None:
         console.print(f"Utilisateur : {escape(str(context['user']))}")
     if context.get("identity"):
         console.print(f"Identité Net-entreprises : {escape(str(context['identity']))}")
+    if "last_success" in context:
+        last = context["last_success"]
+        when = (
+            datetime.fromisoformat(str(last)).astimezone().strftime("%d/%m/%Y %H:%M")
+            if last
+            else "jamais"
+        )
+        console.print(f"Dernière connexion réussie (avant ce test) : {when}")
     console.print()
     for mark in report.marks:
         console.print(f" {SYMBOLS[mark.status]} {escape(mark.label)}")

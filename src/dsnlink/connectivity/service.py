@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
@@ -31,13 +31,15 @@ from dsnlink.connectivity.test import (
     login_state,
     run_connection_test_async,
 )
-from dsnlink.errors import CredentialError, NotFound, PermissionDenied, StoreError
+from dsnlink.errors import CredentialError, NotFound, PermissionDenied
 from dsnlink.setup import App
 from dsnlink.store.records import Identity, IdentityState, User
 from dsnlink.store.schema import current_revision, head_revision
 from dsnlink.store.sql import utc_now
 
-assert INSTALLATION_SCOPE == "installation"  # the same scope name on both sides
+if TYPE_CHECKING:
+    from dsnlink.portal.client import PortalClient
+    from dsnlink.portal.transport import TransportOptions
 
 
 class _ActorSettings:
@@ -97,11 +99,8 @@ def scope_for(app: App, login: str | None) -> str:
 async def _database_status(app: App) -> DatabaseStatus:
     def check() -> DatabaseStatus:
         kind = "sqlite" if app.db.is_sqlite else "postgresql"
-        try:
-            revision = current_revision(app.db)
-        except StoreError:
-            raise
-        return DatabaseStatus(kind, app.db.describe(), revision, head_revision())
+        # A StoreError (server down, refused) becomes the step's failure with its remedy.
+        return DatabaseStatus(kind, app.db.describe(), current_revision(app.db), head_revision())
 
     return await asyncio.to_thread(check)
 
@@ -171,6 +170,8 @@ def run_for_user(
     context = {"user": login, **(context or {})}
     if prepared.identity is not None:
         context["environment"] = prepared.identity.environment.value
+        last = prepared.identity.last_login_at
+        context["last_success"] = last.isoformat() if last else None
     if prepared.note:
         context["note"] = prepared.note
 
@@ -251,3 +252,58 @@ def run_installation_test(
         fallback_ca_bundle=fallback_ca,
         context={"profile": endpoints.profile},
     )
+
+
+# --- every portal call ----------------------------------------------------------------------
+
+
+class _StoredSettings:
+    """The ``settings`` table read by the program itself (workers, deposits): no acting user,
+    read only."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    def get(self, scope: str, key: str) -> Any | None:
+        with self._app.store.read() as r:
+            row = r.settings.get(scope, key)
+        return None if row is None else row.value
+
+    def put(self, scope: str, key: str, value: Any) -> None:
+        raise PermissionDenied("Les paramètres de connexion se modifient par un utilisateur.")
+
+    def delete(self, scope: str, key: str) -> None:
+        raise PermissionDenied("Les paramètres de connexion se modifient par un utilisateur.")
+
+
+def transport_options_for(app: App, user_id: int | None = None) -> TransportOptions:
+    """The portal client's options for the installation (or one user): how every portal call
+    honours the stored connection settings.
+
+    When no connection setting is stored at all (a fresh installation, or one configured by
+    environment variables only), the process settings ``DSNLINK_PORTAL_*`` apply unchanged.
+    """
+    from dsnlink.connectivity.portal_bridge import transport_options
+    from dsnlink.portal.transport import options_from_settings
+
+    service = ConnectionSettingsService(_StoredSettings(app), _LazyVault(app))
+    stored = service.stored(INSTALLATION_SCOPE) or (
+        service.stored(user_scope(user_id)) if user_id is not None else {}
+    )
+    if not stored:
+        return options_from_settings(app.settings)
+    connection = service.resolve(user_id)
+    if connection.settings.ca_bundle is None and app.settings.portal_ca_bundle is not None:
+        settings = connection.settings.model_copy(
+            update={"ca_bundle": app.settings.portal_ca_bundle}
+        )
+        connection = dataclasses.replace(connection, settings=settings)
+    return transport_options(connection, ca_is_simulator=app.settings.portal_profile == "simulator")
+
+
+def portal_client_for(app: App, user_id: int | None = None) -> PortalClient:
+    """A portal client for this installation that goes the way its settings say."""
+    from dsnlink.portal.client import PortalClient
+    from dsnlink.portal.core import config_from_settings
+
+    return PortalClient(config_from_settings(app.settings), transport_options_for(app, user_id))

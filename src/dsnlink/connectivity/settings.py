@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import certifi
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
@@ -181,8 +181,6 @@ class ProxyRoute:
         """For the HTTP client only: never display or log it."""
         if not self.login:
             return self.url
-        from urllib.parse import quote
-
         secret = self.password.get_secret_value() if self.password else ""
         scheme = "https" if self.tls else "http"
         user = quote(self.login, safe="")
@@ -276,9 +274,7 @@ def _route_from_url(url: str, *, origin: str) -> ProxyRoute | None:
         return None
     tls = parts.scheme == "https"
     port = parts.port or (443 if tls else 8080 if parts.scheme == "http" else 1080)
-    password = SecretStr(parts.password) if parts.password else None
-    from urllib.parse import unquote
-
+    password = SecretStr(unquote(parts.password)) if parts.password else None
     login = unquote(parts.username) if parts.username else None
     return ProxyRoute(parts.hostname, port, tls, login, password, origin=origin)
 

@@ -20,7 +20,6 @@ that checks the database (see :mod:`dsnlink.connectivity.service`).
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from datetime import UTC, datetime
 from pydantic import SecretStr
 
 from dsnlink import __version__
-from dsnlink.connectivity import http_probe, probes
+from dsnlink.connectivity import probes
 from dsnlink.connectivity.host_steps import TargetHost, host_steps, proxy_steps
 from dsnlink.connectivity.linter import lint_identity
 from dsnlink.connectivity.report import ConnectionReport, MarkSpec, build_mark
@@ -41,6 +40,7 @@ from dsnlink.connectivity.settings import (
     ResolvedConnection,
 )
 from dsnlink.connectivity.steps import Budget, Outcome, Status, Step, StepContext, run_steps
+from dsnlink.connectivity.update_feed import feed_step
 from dsnlink.errors import (
     AccountLocked,
     CredentialError,
@@ -107,31 +107,6 @@ MARKS = (
     MarkSpec("update_server", "Adresse du serveur de mise à jour", ("update.", "update_feed")),
     MarkSpec("netentreprises", "Adresse d'authentification Net Entreprise", ("lint", "login")),
 )
-
-
-# --- versions -------------------------------------------------------------------------------
-
-_VERSION = re.compile(r"^v?(\d+(?:\.\d+)*)(?:[-_.]?(a|b|rc)(\d*))?(?:\.post(\d+))?(?:\.dev(\d+))?")
-
-
-def version_key(text: str) -> tuple[tuple[int, ...], int, int, int, int]:
-    """Enough of PEP 440 to order this project's releases (final > rc > b > a > dev)."""
-    match = _VERSION.match(text.strip())
-    if not match:
-        return ((0,), -1, 0, 0, 0)
-    release = tuple(int(p) for p in match.group(1).split("."))
-    while len(release) > 1 and release[-1] == 0:
-        release = release[:-1]
-    pre_rank = {"a": 0, "b": 1, "rc": 2}.get(match.group(2) or "", 3)
-    if match.group(5) is not None and match.group(2) is None:
-        pre_rank = -1  # x.y.devN comes before x.y's pre-releases
-    return (
-        release,
-        pre_rank,
-        int(match.group(3) or 0),
-        int(match.group(4) or 0),
-        int(match.group(5)) if match.group(5) is not None else 1 << 30,
-    )
 
 
 # --- steps that are not per host ------------------------------------------------------------
@@ -235,38 +210,6 @@ def _database_step(database: DatabaseProbe | None, timeout: float) -> Step:
     )
 
 
-def _feed_step(connection: ResolvedConnection, feed_url: str, current: str, budget: Budget) -> Step:
-    async def run(_: StepContext) -> Outcome:
-        answer = await http_probe.get(connection, feed_url, timeout=budget.left(), read_body=True)
-        if answer.status != 200:
-            return Outcome.failure(
-                f"Le flux de mise à jour {feed_url} a répondu {answer.status}.",
-                "Vérifiez l'adresse du flux (« dsnlink connection set --update-feed-url »).",
-                "update_feed",
-            )
-        payload = answer.json()
-        latest = payload.get("info", {}).get("version") if isinstance(payload, dict) else None
-        if not isinstance(latest, str):
-            return Outcome.failure(
-                "Le flux de mise à jour ne donne pas de numéro de version (clé info.version).",
-                "Vérifiez l'adresse du flux de mise à jour.",
-                "update_feed",
-            )
-        if version_key(latest) > version_key(current):
-            return Outcome.ok(
-                f"Une nouvelle version de dsnlink est disponible : {latest} (installée : "
-                f"{current}).",
-                latest=latest,
-                current=current,
-                newer=True,
-            )
-        return Outcome.ok(
-            f"dsnlink est à jour ({current}).", latest=latest, current=current, newer=False
-        )
-
-    return Step("update_feed", "Flux de mise à jour", run, ("update.http",), "Mise à jour")
-
-
 def _login_step(
     identity: IdentityUnderTest | None,
     authenticate: Authenticator | None,
@@ -283,9 +226,9 @@ def _login_step(
         if known is not None:
             error = known()
             return Outcome.failure(
-                "Aucun essai fait : Net-entreprises a déjà refusé cette identité "
-                f"({error.message}) et elle n'a pas changé depuis. Chaque essai refusé "
-                "rapproche du blocage du compte sur le portail.",
+                "Aucun essai fait : Net-entreprises a déjà refusé cette identité et elle n'a pas "
+                "changé depuis ; chaque essai refusé rapproche du blocage du compte sur le "
+                f"portail. Dernière réponse : {error.message}",
                 error.remedy,
                 error.code,
                 attempted=False,
@@ -355,7 +298,7 @@ async def run_connection_test_async(
     # whole connect + read time of the mode.
     call_time = connection.connect_timeout + connection.read_timeout
     steps.append(_database_step(database, call_time))
-    steps.append(_feed_step(connection, feed_url, current_version, budget))
+    steps.append(feed_step(connection, feed_url, current_version, budget))
     attempts: list[str] = []
     steps.append(_login_step(identity, authenticate, call_time, attempts))
     results = await run_steps(steps)
@@ -380,10 +323,25 @@ async def run_connection_test_async(
 def run_connection_test(
     connection: ResolvedConnection,
     hosts: Sequence[TargetHost],
-    **kwargs: object,
+    *,
+    identity: IdentityUnderTest | None = None,
+    authenticate: Authenticator | None = None,
+    database: DatabaseProbe | None = None,
+    current_version: str = __version__,
+    context: dict[str, object] | None = None,
 ) -> ConnectionReport:
-    """Synchronous entry point (CLI, web handlers run in a thread)."""
-    return asyncio.run(run_connection_test_async(connection, hosts, **kwargs))  # type: ignore[arg-type]
+    """Synchronous entry point (CLI; web handlers run it in a thread)."""
+    return asyncio.run(
+        run_connection_test_async(
+            connection,
+            hosts,
+            identity=identity,
+            authenticate=authenticate,
+            database=database,
+            current_version=current_version,
+            context=context,
+        )
+    )
 
 
 def login_state(report: ConnectionReport) -> str | None:

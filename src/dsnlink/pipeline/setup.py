@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from dsnlink.connectivity.service import portal_client_for
 from dsnlink.logs import get_logger
 from dsnlink.pipeline.adapters.accounts import AccountIdentities
 from dsnlink.pipeline.adapters.norme import NormeChecker
@@ -79,7 +80,8 @@ def open_pipeline(
     """The pipeline of ``app``; the portal client is closed at the end unless given."""
     settings = app.settings
     owned = client is None
-    portal_client = client or PortalClient.from_settings(settings)
+    # The installation's stored connection settings (proxy, mode...), else DSNLINK_PORTAL_*.
+    portal_client = client or portal_client_for(app)
     identities = AccountIdentities(app)
     try:
         yield Pipeline(

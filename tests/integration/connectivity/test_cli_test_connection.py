@@ -120,6 +120,9 @@ def test_green_then_wrong_password_then_fixed(
     result = dsnlink(env, "test-connection")
     assert result.returncode == 11
     assert "Aucun essai fait" in result.stdout
+    # The last success (the first run) is recorded and shown.
+    assert "Dernière connexion réussie (avant ce test) : jamais" not in result.stdout
+    assert "Dernière connexion réussie (avant ce test) : " in result.stdout
     assert "essais d'authentification Net-entreprises : 0" in result.stdout
     assert len(sim.attempts(SIRET)) == 2
     # Changed identity: one new attempt, green again.

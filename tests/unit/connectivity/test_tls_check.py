@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dsnlink.connectivity.test import version_key
 from dsnlink.connectivity.tls_check import CertificateInfo, covers, judge
+from dsnlink.connectivity.update_feed import version_key
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
