@@ -18,11 +18,16 @@ import contextlib
 from datetime import datetime
 
 from dsnlink.errors import (
+    ConnectError,
     CredentialError,
     DepositFateUnknown,
+    DnsError,
     NotFound,
     PortalError,
+    ProxyError,
+    ServiceUnavailable,
     StateConflict,
+    TlsError,
 )
 from dsnlink.logs import get_logger
 from dsnlink.pipeline.alerts import raise_alert
@@ -34,6 +39,8 @@ from dsnlink.pipeline.states import EnvoiState
 
 S = EnvoiState
 log = get_logger("dsnlink.pipeline.sending")
+#: Failures that happen before any byte of the deposit could reach the platform.
+_NEVER_CONNECTED = (ConnectError, DnsError, TlsError, ProxyError)
 ACTOR = "pipeline"
 
 
@@ -79,8 +86,21 @@ def send(pipeline: Pipeline, envoi_id: str) -> Envoi:
             error_code=exc.code,
             next_poll_at=pipeline.clock.now(),
         )
-    except PortalError as exc:
+    except _NEVER_CONNECTED as exc:
         return _answered_error(pipeline, envoi, exc)
+    except PortalError as exc:
+        # Any other failure (5xx, a garbled answer, a timeout) may come after the platform
+        # registered the deposit: only the listing can tell.
+        log.warning("deposit_fate_unknown", envoi_id=envoi.id, error=exc.code)
+        return ledger.transition(
+            envoi.id,
+            S.FATE_UNKNOWN,
+            at=pipeline.clock.now(),
+            actor=ACTOR,
+            detail=f"réponse au dépôt inexploitable ({exc.code}) : vérification par la liste",
+            error_code=exc.code,
+            next_poll_at=pipeline.clock.now(),
+        )
     kill_point(points, "after_post")
     pipeline.identities.mark_ok(identity)
     now = pipeline.clock.now()
@@ -231,6 +251,10 @@ def reconcile(pipeline: Pipeline, envoi_id: str) -> Envoi:
     now = pipeline.clock.now()
     if not strangers:
         # The listing, read after the POST, has no flow we cannot account for: it never came.
+        if envoi.attempts >= pipeline.config.max_attempts:
+            return _answered_error(
+                pipeline, envoi, ServiceUnavailable("Dépôt impossible après plusieurs essais.")
+            )
         return ledger.transition(
             envoi.id,
             S.QUEUED,
