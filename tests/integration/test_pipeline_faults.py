@@ -125,7 +125,9 @@ def test_many_deposits_with_ten_percent_faults(tmp_path: Path) -> None:
                 sim.advance(step)
             Runner(p, concurrency=16, per_identity=16).run_until_idle()
             for _ in range(10):  # the pipeline keeps at it as time goes by
-                if not p.ledger.envois(states=[S.FATE_UNKNOWN, S.QUEUED, S.RETURNS_PENDING]):
+                if not p.ledger.envois(
+                    states=[S.FATE_UNKNOWN, S.QUEUED, S.RETURNS_PENDING, S.HELD]
+                ):
                     break
                 sim.advance("1h")
                 Runner(p, concurrency=16, per_identity=16).run_until_idle()
