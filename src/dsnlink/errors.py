@@ -54,6 +54,7 @@ first.
     │       ├── NetworkTimeout
     │       ├── ConnectionLost             connection cut during the exchange
     │       └── ProxyError                 proxy unreachable or 407 from the proxy
+    │           └── ProxyAuthRequired      407 from the proxy: login missing or refused
     ├── PipelineError                      deposits, returns, rates
     │   ├── DuplicateDeclaration           a real monthly DSN already deposited for that month
     │   ├── StateConflict                  an envoi moved on meanwhile (another worker)
@@ -423,6 +424,17 @@ class ProxyError(NetworkError):
     code = "network.proxy"
     default_message = "Le proxy est injoignable ou refuse la connexion."
     default_remedy = "Vérifiez l'adresse, le port et l'identifiant du proxy."
+
+
+class ProxyAuthRequired(ProxyError):
+    """The proxy itself answered 407 (not the portal, whose 407 is :class:`RequestRefused`)."""
+
+    code = "network.proxy_auth"
+    default_message = "Le proxy demande une authentification, ou refuse l'identifiant donné (407)."
+    default_remedy = (
+        "Indiquez l'identifiant et le mot de passe du proxy (« dsnlink connection set "
+        "--proxy-login ») ; demandez-les à votre service informatique."
+    )
 
 
 # --- pipeline and simulator -----------------------------------------------------------------
