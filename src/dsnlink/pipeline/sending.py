@@ -20,7 +20,6 @@ from datetime import datetime
 from dsnlink.errors import (
     ConnectError,
     CredentialError,
-    DepositFateUnknown,
     DnsError,
     NotFound,
     PortalError,
@@ -75,29 +74,19 @@ def send(pipeline: Pipeline, envoi_id: str) -> Envoi:
         _hold(pipeline, envoi, f"identifiants refusés ({exc.code})", code=exc.code)
         credential_failure(pipeline, identity, exc)
         return ledger.get_envoi(envoi.id)
-    except DepositFateUnknown as exc:
-        log.warning("deposit_fate_unknown", envoi_id=envoi.id, error=exc.code)
-        return ledger.transition(
-            envoi.id,
-            S.FATE_UNKNOWN,
-            at=pipeline.clock.now(),
-            actor=ACTOR,
-            detail="aucune réponse au dépôt : vérification par la liste des dépôts",
-            error_code=exc.code,
-            next_poll_at=pipeline.clock.now(),
-        )
     except _NEVER_CONNECTED as exc:
         return _answered_error(pipeline, envoi, exc)
     except PortalError as exc:
-        # Any other failure (5xx, a garbled answer, a timeout) may come after the platform
-        # registered the deposit: only the listing can tell.
+        # No answer, or one that cannot be used (5xx, garbled, a timeout): the platform may
+        # have registered the deposit, only the listing can tell.
         log.warning("deposit_fate_unknown", envoi_id=envoi.id, error=exc.code)
         return ledger.transition(
             envoi.id,
             S.FATE_UNKNOWN,
             at=pipeline.clock.now(),
             actor=ACTOR,
-            detail=f"réponse au dépôt inexploitable ({exc.code}) : vérification par la liste",
+            detail=f"pas de réponse exploitable au dépôt ({exc.code}) : vérification par la "
+            "liste des dépôts",
             error_code=exc.code,
             next_poll_at=pipeline.clock.now(),
         )
