@@ -79,7 +79,7 @@ class UserService:
     def get(self, actor: User, login: str) -> User:
         with self._ctx.store.read() as r:
             target = user_by_login(r, login)
-            authorise(r, actor, Operation.USERS_LIST, target)
+            authorise(r, actor, Operation.USERS_SHOW, target)
             return target
 
     # --- changing -------------------------------------------------------------------------

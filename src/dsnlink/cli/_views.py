@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from dsnlink.accounts.employers import EmployerView
 from dsnlink.cli.output import console
 from dsnlink.store.records import AuditEntry, Identity, Installation, Module, User
+
+if TYPE_CHECKING:
+    from dsnlink.accounts.employers import EmployerView
 
 MODULE_LABELS = {
     Module.CONFIGURATION: "configuration",

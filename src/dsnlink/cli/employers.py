@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 import click
 
@@ -10,8 +11,10 @@ from dsnlink.cli._session import acting_user, as_option, open_installation
 from dsnlink.cli._views import audit_dict, employer_dict, print_audit, print_employers
 from dsnlink.cli.output import console, emit, json_option
 from dsnlink.errors import InvalidInput
-from dsnlink.setup import App
 from dsnlink.store.records import Environment
+
+if TYPE_CHECKING:
+    from dsnlink.setup import App
 
 
 def owners(app: App) -> tuple[dict[int, str], dict[int, str]]:

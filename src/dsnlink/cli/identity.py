@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import click
 
-from dsnlink.accounts import IdentityInput
 from dsnlink.cli._session import (
     acting_user,
     as_option,
@@ -64,6 +63,8 @@ def identity_set(
     json_output: bool,
 ) -> None:
     """Enregistre l'identité Net-entreprises d'un compte."""
+    from dsnlink.accounts import IdentityInput
+
     with open_installation() as app:
         actor = acting_user(app, as_login)
         target = owner or actor.user.login
