@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.pool import NullPool
 
 from dsnlink.errors import ConfigurationError, StoreError
 
@@ -125,9 +124,8 @@ def open_database(url: str) -> Database:
 
 
 def _sqlite_engine(url: URL) -> Engine:
-    # NullPool: a connection per transaction keeps file handles short-lived across processes;
-    # opening a SQLite connection costs microseconds.
-    engine = create_engine(url, poolclass=NullPool)
+    # A small pool: the pragmas run once per connection, not once per transaction.
+    engine = create_engine(url, pool_size=5, max_overflow=5)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
