@@ -85,6 +85,8 @@ def test_accounts_end_to_end(hermetic_env: Path) -> None:
     )
     assert r.code == 0, r.stderr
     assert r.json()["state"] == "untested"
+    # Log lines are written (DEBUG), so the canary search below covers them too.
+    assert "identity_set" in r.stderr
     r = cli("identity", "show", "--as", "Dupont", "--json", DSNLINK_PASSWORD=DUPONT_PW)
     assert r.code == 0, r.stderr
     assert [(i["siret"], i["environment"]) for i in r.json()] == [("99900000300015", "simulator")]
