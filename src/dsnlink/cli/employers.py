@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from dsnlink.cli._session import acting_user, as_option, open_installation
-from dsnlink.cli._views import audit_dict, employer_dict, print_audit, print_employers
+from dsnlink.cli._views import audit_dict, employer_dict, print_audit, print_employers, with_header
 from dsnlink.cli.output import console, emit, json_option
 from dsnlink.errors import InvalidInput
 from dsnlink.store.records import Environment
@@ -62,7 +62,7 @@ def employers_list(as_login: str | None, json_output: bool) -> None:
             employer_dict(v, logins, identity_owners)
             for v in app.accounts.employers.list(actor.user)
         ]
-    emit(rows, json_output=json_output, render=print_employers)
+    emit(rows, json_output=json_output, render=with_header(app.installation, print_employers))
 
 
 @employers.command("link")
@@ -156,7 +156,7 @@ def audit(
             audit_dict(e)
             for e in app.accounts.audit.search(actor.user, since=when, login=user, limit=limit)
         ]
-    emit(rows, json_output=json_output, render=print_audit)
+    emit(rows, json_output=json_output, render=with_header(app.installation, print_audit))
 
 
 COMMANDS = [employers, audit]

@@ -17,7 +17,7 @@ from dsnlink.cli._session import (
     read_secret,
     read_stdin_secret,
 )
-from dsnlink.cli._views import identity_dict, print_identities
+from dsnlink.cli._views import identity_dict, print_identities, with_header
 from dsnlink.cli.output import console, emit, json_option
 from dsnlink.store.records import Environment
 
@@ -103,7 +103,7 @@ def identity_show(owner: str | None, as_login: str | None, json_output: bool) ->
         actor = acting_user(app, as_login)
         target = owner or actor.user.login
         rows = [identity_dict(i, target) for i in app.accounts.identities.show(actor.user, target)]
-    emit(rows, json_output=json_output, render=print_identities)
+    emit(rows, json_output=json_output, render=with_header(app.installation, print_identities))
 
 
 @identity.command("delete")
