@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from dsnlink.accounts import Accounts, PasswordHasher
+from dsnlink.logs import configure_logging
 from dsnlink.store import MemoryStore, SqlStore, Store, open_database, upgrade
 from dsnlink.store.records import Mode, NewAuditEntry
 from dsnlink.vault import Vault
@@ -84,6 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="few iterations (CI)")
     quick = parser.parse_args().quick
+    configure_logging("WARNING")
     n_login, n_write = (5, 50) if quick else (40, 1000)
     with tempfile.TemporaryDirectory() as tmp:
         store = sqlite_store(Path(tmp))
