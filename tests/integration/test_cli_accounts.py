@@ -331,3 +331,31 @@ def test_real_command_with_a_canary(hermetic_env: Path) -> None:
         conn.execute("UPDATE alembic_version SET version_num = '9999_future'")
     r = cli("users", "list", "--json")
     assert r.code == 3 and r.json()["error"]["code"] == "configuration.schema_mismatch"
+
+
+def test_corrupted_row_is_a_clear_error(hermetic_env: Path) -> None:
+    env = {"DSNLINK_PASSWORD": ADMIN_PW}
+    assert invoke("init", DSNLINK_ADMIN_PASSWORD=ADMIN_PW).code == 0
+    r = invoke(
+        "identity",
+        "set",
+        "--siret",
+        "99900000300015",
+        "--nom",
+        "declarant",
+        "--prenom",
+        "declarant",
+        "--password-stdin",
+        input="Refonte01\n",
+        **env,
+    )
+    assert r.code == 0, r.stderr
+    with sqlite3.connect(hermetic_env / "dsnlink.sqlite3") as conn:
+        conn.execute("PRAGMA ignore_check_constraints = ON")
+        conn.execute("UPDATE identities SET state = 'on fire'")
+    r = invoke("identity", "show", "--json", **env)
+    assert r.code == 7
+    assert r.json()["error"]["code"] == "store.corrupt_record"
+    assert r.json()["error"]["context"]["table"] == "identities"
+    # The rest of the installation still works.
+    assert invoke("users", "list", **env).code == 0
