@@ -37,6 +37,7 @@ class Database:
         self.dialect: str = engine.dialect.name
         # One writer per process on SQLite; PostgreSQL serialises with advisory locks.
         self._writer = threading.Lock()
+        self._local = threading.local()
 
     @property
     def is_sqlite(self) -> bool:
@@ -63,10 +64,19 @@ class Database:
         """A write transaction, committed at the end of the block, rolled back on error."""
         with translate_errors():
             if self.is_sqlite:
+                if getattr(self._local, "writing", False):
+                    # A second writer in the same thread would wait for itself forever.
+                    raise RuntimeError(
+                        "nested write transaction on SQLite: pass the open one's repositories"
+                    )
                 with self._writer, self.engine.connect() as conn:
-                    conn = conn.execution_options(**{_WRITE: True})
-                    with conn.begin():
-                        yield conn
+                    self._local.writing = True
+                    try:
+                        conn = conn.execution_options(**{_WRITE: True})
+                        with conn.begin():
+                            yield conn
+                    finally:
+                        self._local.writing = False
             else:
                 with self.engine.connect() as conn, conn.begin():
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(lock)})
