@@ -43,6 +43,7 @@ first.
     │   ├── RequestRefused                 407 from the portal: request judged dangerous
     │   ├── BadRequest                     422 malformed fields
     │   ├── WindowTooWide                  429: listing window wider than allowed
+    │   ├── PortalNotFound                 404 on a flow or return: unknown or purged
     │   ├── ServiceUnavailable             404/503/5xx: down or maintenance
     │   ├── ProtocolError                  an answer that does not follow the protocol
     │   ├── DepositFateUnknown             the deposit POST may or may not have arrived
@@ -51,8 +52,13 @@ first.
     │       ├── ConnectError
     │       ├── TlsError
     │       ├── NetworkTimeout
+    │       ├── ConnectionLost             connection cut during the exchange
     │       └── ProxyError                 proxy unreachable or 407 from the proxy
+    │           └── ProxyAuthRequired      407 from the proxy: login missing or refused
     ├── PipelineError                      deposits, returns, rates
+    │   ├── DuplicateDeclaration           a real monthly DSN already deposited for that month
+    │   ├── StateConflict                  an envoi moved on meanwhile (another worker)
+    │   └── IdentityFailing                credentials refused earlier: nothing is sent
     └── SimulatorError                     the local Net-entreprises simulator
 """
 
@@ -329,6 +335,25 @@ class BadRequest(PortalError):
 class WindowTooWide(PortalError):
     code = "portal.window_too_wide"
     default_message = "La période demandée à Net-entreprises est trop longue (429)."
+    default_remedy = "Demandez une période plus courte (par tranches de 60 minutes au plus)."
+
+    @property
+    def allowed_minutes(self) -> int | None:
+        """The widest window the portal announced (``Accept-Ranges: minutes=0-N``), if any."""
+        value = self.context.get("allowed_minutes")
+        return value if isinstance(value, int) else None
+
+
+class PortalNotFound(PortalError):
+    code = "portal.not_found"
+    default_message = (
+        "Net-entreprises ne connaît pas ce flux ou ce retour : identifiant inconnu, ou retour "
+        "purgé (la plateforme les garde environ trois mois)."
+    )
+    default_remedy = (
+        "Vérifiez l'identifiant du flux ; un retour purgé ne peut plus être téléchargé, "
+        "utilisez la copie gardée par dsnlink."
+    )
 
 
 class ServiceUnavailable(PortalError):
@@ -389,10 +414,27 @@ class NetworkTimeout(NetworkError):
     default_remedy = "Réessayez, ou choisissez le mode de connexion « Étendu »."
 
 
+class ConnectionLost(NetworkError):
+    code = "network.connection_lost"
+    default_message = "La connexion a été coupée pendant l'échange avec le serveur."
+    default_remedy = "Réessayez ; si cela se répète, vérifiez le réseau ou le proxy."
+
+
 class ProxyError(NetworkError):
     code = "network.proxy"
     default_message = "Le proxy est injoignable ou refuse la connexion."
     default_remedy = "Vérifiez l'adresse, le port et l'identifiant du proxy."
+
+
+class ProxyAuthRequired(ProxyError):
+    """The proxy itself answered 407 (not the portal, whose 407 is :class:`RequestRefused`)."""
+
+    code = "network.proxy_auth"
+    default_message = "Le proxy demande une authentification, ou refuse l'identifiant donné (407)."
+    default_remedy = (
+        "Indiquez l'identifiant et le mot de passe du proxy (« dsnlink connection set "
+        "--proxy-login ») ; demandez-les à votre service informatique."
+    )
 
 
 # --- pipeline and simulator -----------------------------------------------------------------
@@ -402,6 +444,36 @@ class PipelineError(DsnlinkError):
     code = "pipeline"
     default_message = "Erreur pendant le traitement des dépôts."
     exit_code = 12
+
+
+class DuplicateDeclaration(PipelineError):
+    code = "pipeline.duplicate_declaration"
+    default_message = (
+        "Une DSN mensuelle réelle a déjà été déposée pour ce SIRET, ce mois et cette fraction."
+    )
+    default_remedy = (
+        "Pour corriger, déposez une DSN « annule et remplace » (type 03) ; pour passer outre "
+        "en connaissance de cause, utilisez --force."
+    )
+    exit_code = 6
+
+
+class StateConflict(PipelineError):
+    code = "pipeline.state_conflict"
+    default_message = "Ce dépôt a changé d'état entre-temps (traité par ailleurs)."
+    exit_code = 6
+
+
+class IdentityFailing(PipelineError):
+    code = "pipeline.identity_failing"
+    default_message = (
+        "Les identifiants Net-entreprises de ce déclarant ont été refusés : les dépôts sont "
+        "suspendus pour ne pas bloquer le compte."
+    )
+    default_remedy = (
+        "Corrigez l'identité (« dsnlink identity set ») ; les dépôts suspendus repartiront "
+        "ensuite d'eux-mêmes."
+    )
 
 
 class SimulatorError(DsnlinkError):

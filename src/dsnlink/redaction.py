@@ -61,11 +61,16 @@ class _Bucket:
 
 
 # Registered values indexed by their first _MIN_VALUE_LEN characters. Registering is O(1) (no
-# pattern to rebuild, which made N registrations cost O(N²)); a scan looks up every window of
-# the text in this dict, so its cost does not grow with the number of secrets. Writers hold
-# the lock; readers need none (a new length tuple is swapped in whole).
+# pattern to rebuild, which made N registrations cost O(N²)). A scan either searches the text
+# for each prefix (C-speed substring tests: best for few secrets) or looks up each window of
+# the text in this dict (cost bound by the text's length, whatever the number of secrets).
+# Writers hold the lock; readers need none (lists only grow, length tuples are swapped whole).
 _by_prefix: dict[str, _Bucket] = {}
+_prefixes: list[str] = []
 _count = 0
+# Up to this many prefixes (and twice the text's length), searching each prefix is cheaper
+# than visiting each window of the text.
+_PREFIX_SEARCH_MAX = 2_000
 
 # Very short values would mask ordinary words; the API allows such passwords, so they are
 # still caught by key, just not by value.
@@ -74,9 +79,16 @@ _MIN_VALUE_LEN = 4
 
 def register_secret(value: str | None) -> None:
     """Mask this exact value in every text redacted from now on."""
-    global _count
     if not value or len(value) < _MIN_VALUE_LEN:
         return
+    _register(value)
+    if not value.isascii():
+        # redact() reads bytes as latin-1: a UTF-8 secret (accents) shows up that way there.
+        _register(value.encode("utf-8").decode("latin-1"))
+
+
+def _register(value: str) -> None:
+    global _count
     prefix = value[:_MIN_VALUE_LEN]
     with _lock:
         bucket = _by_prefix.get(prefix)
@@ -84,6 +96,7 @@ def register_secret(value: str | None) -> None:
             bucket = _Bucket()
             bucket.add(value)
             _by_prefix[prefix] = bucket
+            _prefixes.append(prefix)
             _count += 1
         elif bucket.add(value):
             _count += 1
@@ -103,7 +116,11 @@ def _mask_registered(text: str) -> str:
     width = _MIN_VALUE_LEN
     if not index or len(text) < width:
         return text
-    starts = [i for i in range(len(text) - width + 1) if text[i : i + width] in index]
+    n_prefixes = len(_prefixes)
+    if _prefix_search_is_cheaper(n_prefixes, len(text)):
+        starts = sorted(i for prefix in _prefixes[:n_prefixes] for i in _find_all(text, prefix))
+    else:
+        starts = [i for i in range(len(text) - width + 1) if text[i : i + width] in index]
     if not starts:
         return text
     # Union of every occurrence, overlapping ones included, so that no part of a secret
@@ -127,6 +144,19 @@ def _mask_registered(text: str) -> str:
         position = end
     pieces.append(text[position:])
     return "".join(pieces)
+
+
+def _prefix_search_is_cheaper(n_prefixes: int, text_len: int) -> bool:
+    return n_prefixes <= _PREFIX_SEARCH_MAX and n_prefixes <= 2 * text_len
+
+
+def _find_all(text: str, needle: str) -> list[int]:
+    found: list[int] = []
+    i = text.find(needle)
+    while i >= 0:
+        found.append(i)
+        i = text.find(needle, i + 1)
+    return found
 
 
 def redact_text(text: str) -> str:

@@ -54,6 +54,94 @@ class Settings(BaseSettings):
         description="argon2id parameters for local accounts; the second is for tests only.",
     )
 
+    # --- portal (API-DSN client) ---
+    portal_profile: Literal["production", "test", "msa", "msa-test", "simulator", "custom"] = Field(
+        default="simulator",
+        description="Net-entreprises environment: production (régime général), editors' test, "
+        "MSA, MSA test, the local simulator, or custom base URLs.",
+    )
+    portal_simulator_url: str = Field(
+        default="http://127.0.0.1:8765",
+        description="Base URL of the local simulator (profile simulator).",
+    )
+    portal_auth_url: str | None = Field(
+        default=None, description="Base URL of the authentication host (overrides the profile)."
+    )
+    portal_deposit_url: str | None = Field(
+        default=None, description="Base URL of the deposit host (overrides the profile)."
+    )
+    portal_consultation_url: str | None = Field(
+        default=None, description="Base URL of the listings host (overrides the profile)."
+    )
+    portal_download_hosts: str | None = Field(
+        default=None,
+        description="Comma-separated extra hosts that download URLs may point to.",
+    )
+    portal_service_code: str | None = Field(
+        default=None, description="Service code sent at authentication (overrides the profile)."
+    )
+    portal_api_version: Literal["1.0", "2.0"] = Field(
+        default="1.0", description="API version of deposit and listings: 1.0 XML, 2.0 JSON."
+    )
+    portal_connection_mode: Literal["normal", "etendu", "securise"] = Field(
+        default="normal", description="Connection mode: timeouts, retries and TLS strictness."
+    )
+    portal_proxy_url: SecretStr | None = Field(
+        default=None,
+        description="HTTP(S) proxy URL, optionally with credentials (http://user:pw@host:port).",
+    )
+    portal_trust_env: bool = Field(
+        default=False, description="Use the system proxy settings (HTTPS_PROXY, NO_PROXY...)."
+    )
+    portal_ca_bundle: Path | None = Field(
+        default=None,
+        description="PEM file of extra trusted CAs (a TLS-inspecting proxy, the simulator's CA).",
+    )
+    portal_token_reuse_seconds: int = Field(
+        default=1800, ge=60, description="How long a portal token is reused before a new login."
+    )
+    portal_window_minutes: int = Field(
+        default=60, ge=1, description="Width of listing windows until the portal announces one."
+    )
+    portal_timezone: str = Field(
+        default="Europe/Paris", description="Time zone of the timestamps in listing paths."
+    )
+
+    # --- pipeline: deposits, returns, deadlines, alerts -------------------------------------
+    pipeline_concurrency: int = Field(
+        default=16, ge=1, description="Pipeline steps run at once (deposits, polls), overall."
+    )
+    pipeline_identity_concurrency: int = Field(
+        default=4, ge=1, description="Pipeline steps run at once for one Net-entreprises identity."
+    )
+    pipeline_poll_schedule: str = Field(
+        default="5m,30m,2h,6h,1d",
+        description="Delays between two polls of a deposit's returns; the last one repeats.",
+    )
+    pipeline_max_polls: int = Field(
+        default=15, ge=1, description="Polls of a deposit's returns before asking a person."
+    )
+    pipeline_kill_points: str = Field(
+        default="", description="Tests only: kill the process at these points (crash tests)."
+    )
+    deadline_day: int = Field(
+        default=15, ge=1, le=28, description="Default due day of a monthly DSN (5 or 15)."
+    )
+    watch_dir: Path | None = Field(
+        default=None, description="Folder watched for DSN files by « dsnlink serve »."
+    )
+    alert_smtp_host: str | None = Field(default=None, description="SMTP server for alerts.")
+    alert_smtp_port: int = Field(default=25, description="Port of the SMTP server for alerts.")
+    alert_smtp_from: str = Field(
+        default="dsnlink@localhost", description="Sender address of alert e-mails."
+    )
+    alert_email_to: str = Field(
+        default="", description="Comma-separated addresses that receive every alert."
+    )
+    alert_webhook_url: str | None = Field(
+        default=None, description="URL that receives every alert as a JSON POST."
+    )
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "dsnlink.sqlite3"

@@ -5,12 +5,12 @@ from collections.abc import Iterator
 import pytest
 
 from dsnlink.store import SqlSealedSecretStore, open_database, upgrade
-from tests.unit.vault.contract import SealedSecretStoreContract
+from tests.unit.vault.contract import BatchSealedSecretStoreContract
 
 pytestmark = pytest.mark.pg
 
 
-class TestPostgresSealedSecretStore(SealedSecretStoreContract):
+class TestPostgresSealedSecretStore(BatchSealedSecretStoreContract):
     @pytest.fixture
     def store(self, fresh_pg_url: str) -> Iterator[SqlSealedSecretStore]:
         db = open_database(fresh_pg_url)

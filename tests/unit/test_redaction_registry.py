@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dsnlink import redaction
 from dsnlink.redaction import MASK, redact, redact_text, register_secret, registered_count
+
+
+@pytest.fixture(params=["prefix-search", "window-scan"], autouse=True)
+def scan_strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Run each test with both ways of finding registered values in a text."""
+    forced = request.param == "prefix-search"
+    monkeypatch.setattr(redaction, "_prefix_search_is_cheaper", lambda n, length: forced)
+    yield request.param
 
 
 def test_ten_thousand_registered_secrets_are_each_masked() -> None:
@@ -48,6 +59,13 @@ def test_short_values_are_not_registered() -> None:
     register_secret(None)
     assert registered_count() == before
     assert redact_text("abc") == "abc"
+
+
+def test_a_secret_with_accents_is_masked_in_utf8_bytes() -> None:
+    register_secret("Mot-de-passe-Été-ÀÇ")
+    out = redact("login failed: Mot-de-passe-Été-ÀÇ".encode())
+    assert "Mot-de-passe-Été-ÀÇ".encode() not in out
+    assert out == f"login failed: {MASK}".encode()
 
 
 def test_bytes_and_nested_values_are_masked() -> None:

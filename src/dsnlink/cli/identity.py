@@ -18,7 +18,7 @@ from dsnlink.cli._session import (
     read_stdin_secret,
 )
 from dsnlink.cli._views import identity_dict, print_identities, with_header
-from dsnlink.cli.output import console, emit, json_option
+from dsnlink.cli.output import console, emit, err_console, json_option
 from dsnlink.store.records import Environment
 
 ENVIRONMENT_OPTION = click.option(
@@ -63,7 +63,9 @@ def identity_set(
     json_output: bool,
 ) -> None:
     """Enregistre l'identité Net-entreprises d'un compte."""
+    # Imported here: --help loads no database, vault or linter code.
     from dsnlink.accounts import IdentityInput
+    from dsnlink.connectivity.identity_lint import check_identity, previous_values
 
     with open_installation() as app:
         actor = acting_user(app, as_login)
@@ -76,13 +78,21 @@ def identity_set(
                 if password_stdin
                 else read_secret("Mot de passe Net-entreprises", confirm=True)
             )
+        values = IdentityInput(siret, nom, prenom, Environment(environment), password).checked()
+        lint = check_identity(
+            siret=siret,
+            nom=nom,
+            prenom=prenom,
+            password=password,
+            previous=previous_values(app, actor.user, target, values.environment),
+        )
         saved = app.accounts.identities.set(
-            actor.user,
-            confirm=confirm,
-            owner_login=target,
-            values=IdentityInput(siret, nom, prenom, Environment(environment), password),
+            actor.user, confirm=confirm, owner_login=target, values=values
         )
         data = identity_dict(saved, target)
+    if not json_output:
+        for finding in lint.warnings:
+            err_console.print(f"[yellow]Attention :[/] {finding.message}")
     emit(
         data,
         json_output=json_output,

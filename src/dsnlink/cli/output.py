@@ -17,7 +17,9 @@ from dsnlink.logs import get_logger
 from dsnlink.redaction import redact, redact_text
 
 console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# soft_wrap: an error message is never cut mid-word or mid-path by a hard line break, so
+# scripts and logs can search it whatever the terminal width.
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 json_option = click.option("--json", "json_output", is_flag=True, help="Sortie JSON.")
 

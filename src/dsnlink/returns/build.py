@@ -15,8 +15,9 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import ParamSpec
 
 from dsnlink.returns.model import (
     BLOCKING,
@@ -31,8 +32,11 @@ from dsnlink.returns.model import (
     Envoi,
     GenericReport,
     PasRateReport,
+    ReturnDocument,
 )
 from dsnlink.returns.render import render
+
+P = ParamSpec("P")
 
 __all__ = [
     "DGFIP_DEFAULT_RATE_MESSAGE",
@@ -187,12 +191,12 @@ def build_are(
 
 
 def conformity_document(
+    anomalies: Sequence[Anomaly] = (),
     *,
     idflux: str,
     siren: str,
     nic: str,
     emitter_siret: str,
-    anomalies: Sequence[Anomaly] = (),
     employees_count: int = 1,
     declaration_nature: str = "01",
     declaration_type: str = "01",
@@ -202,7 +206,7 @@ def conformity_document(
     test_or_real: str = "02",
     norme_version: str | None = None,
 ) -> ConformityReport:
-    """CCO when no anomaly is blocking, BAN otherwise (or whenever anomalies are given).
+    """CCO without anomalies, BAN with: rejected (KO) when one of them is blocking.
 
     An anomaly's ``level`` places it: ``envoi`` (general, like the BAN sample's CSL-01) or
     ``declaration``. Counters are computed from the anomalies as the platform does.
@@ -262,58 +266,6 @@ def conformity_document(
     )
 
 
-def build_cco(
-    *,
-    idflux: str,
-    siren: str,
-    nic: str,
-    emitter_siret: str,
-    employees_count: int = 1,
-    month: str | None = None,
-    test_or_real: str = "02",
-) -> bytes:
-    """The certificate of conformity (CCO) of a declaration without anomaly."""
-    return render(
-        conformity_document(
-            idflux=idflux,
-            siren=siren,
-            nic=nic,
-            emitter_siret=emitter_siret,
-            employees_count=employees_count,
-            month=month,
-            test_or_real=test_or_real,
-        )
-    )
-
-
-def build_ban(
-    anomalies: Sequence[Anomaly],
-    *,
-    idflux: str,
-    siren: str,
-    nic: str,
-    emitter_siret: str,
-    employees_count: int = 1,
-    month: str | None = None,
-    test_or_real: str = "02",
-) -> bytes:
-    """The bilan d'anomalies (BAN): rejected when one anomaly is blocking."""
-    if not anomalies:
-        raise ValueError("a BAN needs at least one anomaly; use build_cco")
-    return render(
-        conformity_document(
-            idflux=idflux,
-            siren=siren,
-            nic=nic,
-            emitter_siret=emitter_siret,
-            anomalies=anomalies,
-            employees_count=employees_count,
-            month=month,
-            test_or_real=test_or_real,
-        )
-    )
-
-
 # --- nature 94: the DGFiP CRM nominatif (PAS rates) -------------------------------------------
 
 
@@ -361,35 +313,6 @@ def crm_pas_document(
     )
 
 
-def build_crm_pas(
-    employees: Sequence[Employee],
-    *,
-    identifier: str,
-    idflux: str,
-    siren: str,
-    nic: str,
-    emitter_siret: str,
-    anomalies: Sequence[Anomaly] = (),
-    declaration_type: str = "01",
-    business_id: str | None = None,
-) -> bytes:
-    """The DGFiP CRM nominatif: one ``salarie`` per employee with NIR (or NTT), matricule,
-    rate (``None``: no rate, the default scale applies), future rate and its date."""
-    return render(
-        crm_pas_document(
-            employees,
-            identifier=identifier,
-            idflux=idflux,
-            siren=siren,
-            nic=nic,
-            emitter_siret=emitter_siret,
-            anomalies=anomalies,
-            declaration_type=declaration_type,
-            business_id=business_id,
-        )
-    )
-
-
 # --- any other return ------------------------------------------------------------------------
 
 
@@ -426,25 +349,33 @@ def generic_document(
     )
 
 
-def build_generic(
-    *,
-    type_: str | int,
-    idflux: str,
-    siren: str,
-    nic: str,
-    emitter_siret: str,
-    state: str = "OK",
-    anomalies: Sequence[Anomaly] = (),
-) -> bytes:
-    """Any other CRM (URSSAF, DGFiP financier, France Travail…), with its anomalies."""
-    return render(
-        generic_document(
-            type_=type_,
-            idflux=idflux,
-            siren=siren,
-            nic=nic,
-            emitter_siret=emitter_siret,
-            state=state,
-            anomalies=anomalies,
-        )
-    )
+# --- the same, as bytes ----------------------------------------------------------------------
+
+
+def _to_bytes(make: Callable[P, ReturnDocument], doc: str) -> Callable[P, bytes]:
+    def build(*args: P.args, **kwargs: P.kwargs) -> bytes:
+        return render(make(*args, **kwargs))
+
+    build.__doc__ = doc
+    build.__name__ = build.__qualname__ = make.__name__.replace("_document", "")
+    return build
+
+
+build_cco = _to_bytes(
+    conformity_document,
+    "The certificate of conformity (CCO): :func:`conformity_document` without anomalies.",
+)
+build_ban = _to_bytes(
+    conformity_document,
+    "The bilan d'anomalies (BAN): :func:`conformity_document` with its anomalies; counters "
+    "computed, rejected when one anomaly is blocking.",
+)
+build_crm_pas = _to_bytes(
+    crm_pas_document,
+    "The DGFiP CRM nominatif: one ``salarie`` per employee with NIR (or NTT), matricule, rate "
+    "(``None``: no rate, the default scale applies), future rate and its date.",
+)
+build_generic = _to_bytes(
+    generic_document,
+    "Any other CRM (URSSAF, DGFiP financier, France Travail…), with its anomalies.",
+)

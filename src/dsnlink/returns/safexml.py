@@ -43,17 +43,23 @@ def _parser() -> etree.XMLParser:
         remove_pis=True,
         collect_ids=False,
         huge_tree=False,
+        remove_blank_text=True,  # ignorable blanks between elements: less memory
     )
 
 
-def load(data: bytes) -> etree._Element:
-    """Parse ``data`` and return its root element, refusing anything hostile."""
+def as_bytes(data: object) -> bytes:
+    """``data`` as bytes; anything else (a ``str`` above all) is a caller's mistake."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise ReturnParseError(
             "Le contenu du fichier retour doit être fourni sous forme d'octets.",
             received=type(data).__name__,
         )
-    data = bytes(data)
+    return bytes(data)
+
+
+def load(data: bytes) -> etree._Element:
+    """Parse ``data`` and return its root element, refusing anything hostile."""
+    data = as_bytes(data)
     if any(marker in data for marker in _MARKERS):
         raise UnsafeXml(
             "Le fichier XML déclare une DTD ou des entités (<!DOCTYPE, <!ENTITY) : il est refusé "

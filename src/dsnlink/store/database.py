@@ -134,8 +134,9 @@ def open_database(url: str) -> Database:
 
 
 def _sqlite_engine(url: URL) -> Engine:
-    # A small pool: the pragmas run once per connection, not once per transaction.
-    engine = create_engine(url, pool_size=5, max_overflow=5)
+    # Pooled, so that the pragmas run once per connection rather than once per transaction;
+    # never blocking (no overflow limit): many worker threads may read at once.
+    engine = create_engine(url, pool_size=5, max_overflow=-1)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

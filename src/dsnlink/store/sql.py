@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -92,3 +92,8 @@ class SqlSealedSecretStore:
     def replace_sealed(self, ref: SecretRef, old: bytes, new: bytes) -> bool:
         with self._db.write() as conn:
             return SqlSecretsRepo(conn, self._clock()).replace_sealed(ref, old, new)
+
+    def replace_sealed_many(self, swaps: Sequence[tuple[SecretRef, bytes, bytes]]) -> list[bool]:
+        """Compare-and-swap each blob, all in one transaction (the vault's rotation batches)."""
+        with self._db.write() as conn:
+            return SqlSecretsRepo(conn, self._clock()).replace_sealed_many(swaps)

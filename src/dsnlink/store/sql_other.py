@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -237,3 +238,32 @@ class SqlSecretsRepo:
             .values(blob=new, updated_at=self._now)
         )
         return bool(result.rowcount)
+
+    def replace_sealed_many(self, swaps: Sequence[tuple[SecretRef, bytes, bytes]]) -> list[bool]:
+        """``replace_sealed`` for each ``(ref, old, new)``, as one prepared statement run many
+        times (building a statement per row costs more than the update itself)."""
+        if not swaps:
+            return []
+        params = [
+            {"k_table": r.table, "k_row": r.row_id, "k_field": r.field, "k_old": o, "k_new": n}
+            | {"k_now": self._now}
+            for r, o, n in swaps
+        ]
+        result = self._c.execute(_SWAP, params)
+        if result.rowcount == len(swaps):
+            return [True] * len(swaps)
+        # Some blobs changed meanwhile (or the driver does not count): a swapped row now holds
+        # its new blob, which nobody else can have written (fresh random nonces).
+        return [self.get_sealed(ref) == new for ref, _old, new in swaps]
+
+
+_SWAP = (
+    update(t.secrets)
+    .where(
+        t.secrets.c.table_name == bindparam("k_table"),
+        t.secrets.c.row_id == bindparam("k_row"),
+        t.secrets.c.field == bindparam("k_field"),
+        t.secrets.c.blob == bindparam("k_old"),
+    )
+    .values(blob=bindparam("k_new"), updated_at=bindparam("k_now"))
+)

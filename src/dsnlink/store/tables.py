@@ -199,3 +199,7 @@ settings = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("scope", "key"),
 )
+
+# Tables of other areas join this metadata when their module is imported; importing them here
+# lets every user of ``metadata`` (migrations, the migration test) see the whole schema.
+from dsnlink.pipeline import tables as _pipeline_tables  # noqa: E402, F401

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+from collections.abc import Sequence
 
 from dsnlink.vault.protocols import SealedSecret, SecretRef
 
@@ -44,6 +45,9 @@ class MemorySealedSecretStore:
                 return False
             self._blobs[ref] = bytes(new)
             return True
+
+    def replace_sealed_many(self, swaps: Sequence[tuple[SecretRef, bytes, bytes]]) -> list[bool]:
+        return [self.replace_sealed(ref, old, new) for ref, old, new in swaps]
 
     def __len__(self) -> int:
         return len(self._blobs)

@@ -30,7 +30,10 @@ def _backend() -> Any | None:
         import keyring
     except ImportError:  # pragma: no cover - keyring is a dependency
         return None
-    backend = keyring.get_keyring()
+    try:
+        backend = keyring.get_keyring()
+    except Exception:  # noqa: BLE001 - a keyring that cannot even load counts as none
+        return None
     name = f"{type(backend).__module__}.{type(backend).__qualname__}"
     if name in _NOT_REAL or type(backend).__module__.startswith("keyrings.alt"):
         return None

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
 
 @dataclass(frozen=True, order=True)
@@ -44,3 +45,19 @@ class SealedSecretStore(Protocol):
     def replace_sealed(self, ref: SecretRef, old: bytes, new: bytes) -> bool:
         """Compare-and-swap: store ``new`` only if the current blob is ``old``."""
         ...
+
+
+class BatchSealedSecretStore(SealedSecretStore, Protocol):
+    """A store that can compare-and-swap many blobs in one transaction (optional).
+
+    Rotation and re-encryption use it when present: one transaction per batch instead of one
+    per secret, which is what makes them fast on a SQL database.
+    """
+
+    def replace_sealed_many(self, swaps: Sequence[tuple[SecretRef, bytes, bytes]]) -> list[bool]:
+        """``replace_sealed`` for each ``(ref, old, new)``, in order; one result each."""
+        ...
+
+
+def can_swap_many(store: SealedSecretStore) -> TypeGuard[BatchSealedSecretStore]:
+    return callable(getattr(store, "replace_sealed_many", None))

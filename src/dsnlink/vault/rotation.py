@@ -1,7 +1,8 @@
 """Changing the master key and re-encrypting every secret, resumably.
 
 Both walks go through the store in ``SecretRef`` order, in batches (``iter_sealed(after=…)``),
-and write each blob with a compare-and-swap (``replace_sealed``), so that:
+and write each blob with a compare-and-swap (``replace_sealed``; ``replace_sealed_many`` when
+the store has it: one transaction per batch), so that:
 
 - a crash at any point leaves every blob either as it was or fully converted; running the
   same operation again (or passing ``start_after`` = the last reported ref) finishes the job;
@@ -24,7 +25,7 @@ from typing import Any, Literal
 from dsnlink.errors import DecryptionFailed
 from dsnlink.vault.envelope import key_id_of, reencrypt, rewrap
 from dsnlink.vault.keys import KeyRing, MasterKey
-from dsnlink.vault.protocols import SealedSecret, SealedSecretStore, SecretRef
+from dsnlink.vault.protocols import SealedSecret, SealedSecretStore, SecretRef, can_swap_many
 
 DEFAULT_BATCH = 500
 # A secret rewritten by someone else this many times in a row during one walk is left for the
@@ -103,32 +104,67 @@ def count_sealed(store: SealedSecretStore, *, start_after: SecretRef | None = No
     return sum(len(batch) for batch in walk(store, start_after=start_after))
 
 
-def _convert_one(
+def _retry_one(
     store: SealedSecretStore,
     ring: KeyRing,
-    item: SealedSecret,
+    ref: SecretRef,
     transform: Transform,
     report: RotationReport,
 ) -> None:
-    blob = item.blob
+    """Someone changed this blob since it was read: convert its current value, one at a time."""
     for _ in range(_MAX_ATTEMPTS):
+        blob = store.get_sealed(ref)
+        if blob is None:
+            report.vanished += 1
+            return
         try:
-            new = transform(ring, item.ref, blob)
+            new = transform(ring, ref, blob)
         except DecryptionFailed:
-            report.failed.append(item.ref)
+            report.failed.append(ref)
             return
         if new is None:
             report.unchanged += 1
             return
-        if report.dry_run or store.replace_sealed(item.ref, blob, new):
+        if store.replace_sealed(ref, blob, new):
             report.changed += 1
             return
-        current = store.get_sealed(item.ref)
-        if current is None:
-            report.vanished += 1
-            return
-        blob = current
-    report.contended.append(item.ref)
+    report.contended.append(ref)
+
+
+def _swap(store: SealedSecretStore, swaps: list[tuple[SecretRef, bytes, bytes]]) -> list[bool]:
+    if not swaps:
+        return []
+    if can_swap_many(store):
+        return store.replace_sealed_many(swaps)
+    return [store.replace_sealed(ref, old, new) for ref, old, new in swaps]
+
+
+def _convert_batch(
+    store: SealedSecretStore,
+    ring: KeyRing,
+    batch: list[SealedSecret],
+    transform: Transform,
+    report: RotationReport,
+) -> None:
+    swaps: list[tuple[SecretRef, bytes, bytes]] = []
+    for item in batch:
+        report.scanned += 1
+        try:
+            new = transform(ring, item.ref, item.blob)
+        except DecryptionFailed:
+            report.failed.append(item.ref)
+            continue
+        if new is None:
+            report.unchanged += 1
+        elif report.dry_run:
+            report.changed += 1
+        else:
+            swaps.append((item.ref, item.blob, new))
+    for (ref, _old, _new), swapped in zip(swaps, _swap(store, swaps), strict=True):
+        if swapped:
+            report.changed += 1
+        else:
+            _retry_one(store, ring, ref, transform, report)
 
 
 def _run(
@@ -143,9 +179,7 @@ def _run(
 ) -> RotationReport:
     started = time.perf_counter()
     for batch in walk(store, start_after=start_after, batch_size=batch_size):
-        for item in batch:
-            report.scanned += 1
-            _convert_one(store, ring, item, transform, report)
+        _convert_batch(store, ring, batch, transform, report)
         report.last_ref = batch[-1].ref
         report.duration_s = time.perf_counter() - started
         if progress is not None:

@@ -8,6 +8,19 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+#: The official samples, each asserted value by value in test_samples.py.
+SAMPLE_NAMES = [
+    "Exemple-93-DGFIP-crm-financier.xml",
+    "Exemple-94-DGFIP-crm-nominatif.xml",
+    "exemple_retour_10_AEE.xml",
+    "exemple_retour_10_ARE.xml",
+    "exemple_retour_114_CRM_SADV.xml",
+    "exemple_retour_11_BAN.xml",
+    "exemple_retour_11_CCO.xml",
+    "exemple_retour_21_CID.xml",
+    "exemple_retour_61_CRM_URSSAF.xml",
+]
+
 
 @pytest.fixture(scope="session")
 def returns_dir(reference_dir: Path) -> Path:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -36,21 +37,11 @@ from dsnlink.returns.build import (
     render,
 )
 from dsnlink.returns.model import PARIS
+from tests.unit.returns.conftest import SAMPLE_NAMES as SAMPLES
 
 Valid = Callable[[bytes], None]
 Sample = Callable[[str], bytes]
 
-SAMPLES = [
-    "Exemple-93-DGFIP-crm-financier.xml",
-    "Exemple-94-DGFIP-crm-nominatif.xml",
-    "exemple_retour_10_AEE.xml",
-    "exemple_retour_10_ARE.xml",
-    "exemple_retour_114_CRM_SADV.xml",
-    "exemple_retour_11_BAN.xml",
-    "exemple_retour_11_CCO.xml",
-    "exemple_retour_21_CID.xml",
-    "exemple_retour_61_CRM_URSSAF.xml",
-]
 RECEIVED = datetime(2026, 3, 5, 14, 7, 31, tzinfo=PARIS)
 BLOCKING = Anomaly(
     code="CSL-01",
@@ -187,8 +178,6 @@ def test_ban(assert_valid: Valid) -> None:
         Counter(category="non-bloquant", count=1),
     )
     assert ban.anomalies == (BLOCKING, declaration_level)
-    with pytest.raises(ValueError, match="at least one"):
-        build_ban([], idflux="x", siren="1", nic="2", emitter_siret="3")
 
 
 def test_ban_non_blocking_only_keeps_conformity() -> None:
@@ -214,16 +203,16 @@ def test_crm_pas(assert_valid: Valid) -> None:
         Employee(nir="1700599000001", rate=Decimal("1E+1")),  # written without an exponent
     ]
     identifier = new_crm_identifier()
-    data = build_crm_pas(
-        employees,
-        identifier=identifier,
-        idflux="41358177C5AD6C0000000000",
-        siren="456789123",
-        nic="54321",
-        emitter_siret="12345678912345",
-        anomalies=[WARNING],
-        business_id="MARS-2026",
-    )
+    options: dict[str, Any] = {
+        "identifier": identifier,
+        "idflux": "41358177C5AD6C0000000000",
+        "siren": "456789123",
+        "nic": "54321",
+        "emitter_siret": "12345678912345",
+        "anomalies": [WARNING],
+        "business_id": "MARS-2026",
+    }
+    data = build_crm_pas(employees, **options)
     assert_valid(data)
     assert b"<taux_imposition_PAS>10</taux_imposition_PAS>" in data
     crm = parse(data)
@@ -236,42 +225,45 @@ def test_crm_pas(assert_valid: Valid) -> None:
     assert crm.employees[2].future_rate_date == date(2026, 5, 1)
     assert crm.declarations[0].employees_count == 4
     assert crm.anomalies == (WARNING,)
-    assert crm == crm_pas_document(
-        employees,
-        identifier=identifier,
-        idflux="41358177C5AD6C0000000000",
-        siren="456789123",
-        nic="54321",
-        emitter_siret="12345678912345",
-        anomalies=[WARNING],
-        business_id="MARS-2026",
-    )
+    assert crm == crm_pas_document(employees, **options)
 
 
 @pytest.mark.parametrize(("type_", "nature"), [(61, 61), ("CRACOSS", 61), ("CRM financier", 93)])
 def test_generic(assert_valid: Valid, type_: str | int, nature: int) -> None:
-    data = build_generic(
-        type_=type_,
-        idflux="F1tmbhAQlUPca5Rg.c0zd1Y",
-        siren="135555555",
-        nic="00014",
-        emitter_siret="13555555500014",
-        state="KO",
-        anomalies=[WARNING],
-    )
+    options: dict[str, Any] = {
+        "type_": type_,
+        "idflux": "F1tmbhAQlUPca5Rg.c0zd1Y",
+        "siren": "135555555",
+        "nic": "00014",
+        "emitter_siret": "13555555500014",
+        "state": "KO",
+        "anomalies": [WARNING],
+    }
+    data = build_generic(**options)
     assert_valid(data)
     document = parse(data)
     assert isinstance(document, GenericReport)
     assert document.nature == nature
     assert document.declarations[0].state == "KO"
     assert document.anomalies == (WARNING,)
-    assert document == generic_document(
-        type_=type_,
-        idflux="F1tmbhAQlUPca5Rg.c0zd1Y",
-        siren="135555555",
-        nic="00014",
-        emitter_siret="13555555500014",
-        state="KO",
-        anomalies=[WARNING],
-        nature=nature,
+    assert document == generic_document(**options, nature=nature)
+
+
+def test_characters_xml_cannot_carry_are_replaced(assert_valid: Valid) -> None:
+    employees = [Employee(nir="1850775123456", family_name="A\x00B\x1fC", matricule="M\x08")]
+    data = build_crm_pas(
+        employees,
+        identifier="1" * 18,
+        idflux="F" * 23,
+        siren="123456789",
+        nic="00012",
+        emitter_siret="12345678900012",
+        anomalies=[Anomaly(code="X", message="bip\x07")],
     )
+    assert_valid(data)
+    crm = parse(data)
+    assert isinstance(crm, PasRateReport)
+    (employee,) = crm.employees
+    assert employee.family_name == "A\ufffdB\ufffdC"
+    assert employee.matricule == "M\ufffd"
+    assert crm.anomalies[0].message == "bip\ufffd"

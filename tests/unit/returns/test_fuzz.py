@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,31 @@ def test_every_truncation_of_a_sample(path: Path) -> None:
     data = path.read_bytes()
     for cut in range(0, len(data), 7):
         _survives(data[:cut])
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["type", "idflux", "etat", "envoi_etat", "code", "message", "x"])
+            | st.text(max_size=8),
+            children,
+            max_size=5,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@FUZZ
+@given(_JSON)
+def test_arbitrary_json_deposit_answers(value: object) -> None:
+    try:
+        report = parse_deposit_report(json.dumps(value).encode())
+    except ReturnParseError as exc:
+        assert exc.message
+    else:
+        assert report.type in {"AEE", "ARE"}
+        assert report.accepted == (report.type == "AEE" and report.state != "KO")
+        report.to_dict()

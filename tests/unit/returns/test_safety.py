@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dsnlink.errors import ReturnParseError, UnsafeXml
-from dsnlink.returns import DepositReport, PasRateReport, parse
+from dsnlink.returns import DepositReport, PasRateReport, parse, parse_deposit_report
 
 Sample = Callable[[str], bytes]
 
@@ -123,6 +123,8 @@ def test_unreadable_inputs(data: bytes, words: str) -> None:
 def test_text_instead_of_bytes() -> None:
     with pytest.raises(ReturnParseError):
         parse("<rapport/>")  # type: ignore[arg-type]
+    with pytest.raises(ReturnParseError):
+        parse_deposit_report("<rapport/>")  # type: ignore[arg-type]
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -136,6 +138,10 @@ def test_unknown_elements_are_tolerated(sample: Sample) -> None:
     extended = data.replace(
         b"<salarie>", b"<salarie><nouveau_champ a='1'><x>y</x></nouveau_champ><!-- c -->", 1
     ).replace(b"<envoi>", b"<envoi><inconnu/>", 1)
+    # An element of another namespace is unknown too, even when its name is one of ours.
+    extended = extended.replace(
+        b"<matricule>", b'<x:matricule xmlns:x="urn:other">X</x:matricule><matricule>', 1
+    )
     assert parse(extended) == parse(data)
 
 

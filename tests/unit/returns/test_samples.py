@@ -18,6 +18,7 @@ from dsnlink.returns import (
     PasRateReport,
     parse,
 )
+from tests.unit.returns.conftest import SAMPLE_NAMES
 
 Sample = Callable[[str], bytes]
 PARIS = ZoneInfo("Europe/Paris")
@@ -219,20 +220,7 @@ def test_path_source(returns_dir: Path) -> None:
     assert document.idflux == "WSaah7AQlUpYL5RsQssseG."
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "Exemple-93-DGFIP-crm-financier.xml",
-        "Exemple-94-DGFIP-crm-nominatif.xml",
-        "exemple_retour_10_AEE.xml",
-        "exemple_retour_10_ARE.xml",
-        "exemple_retour_114_CRM_SADV.xml",
-        "exemple_retour_11_BAN.xml",
-        "exemple_retour_11_CCO.xml",
-        "exemple_retour_21_CID.xml",
-        "exemple_retour_61_CRM_URSSAF.xml",
-    ],
-)
+@pytest.mark.parametrize("name", SAMPLE_NAMES)
 def test_every_sample_reads_without_warning_and_to_json(sample: Sample, name: str) -> None:
     document = parse(sample(name))
     assert document.warnings == ()

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from dsnlink.store import SqlSealedSecretStore, open_database, upgrade
-from tests.unit.vault.contract import SealedSecretStoreContract
+from tests.unit.vault.contract import BatchSealedSecretStoreContract
 
 
-class TestSqliteSealedSecretStore(SealedSecretStoreContract):
+class TestSqliteSealedSecretStore(BatchSealedSecretStoreContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[SqlSealedSecretStore]:
         db = open_database(f"sqlite:///{tmp_path / 's.sqlite3'}")

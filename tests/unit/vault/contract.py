@@ -1,6 +1,7 @@
 """The contract every :class:`~dsnlink.vault.protocols.SealedSecretStore` must pass.
 
-Subclass :class:`SealedSecretStoreContract` and provide a ``store`` fixture returning an empty
+Subclass :class:`SealedSecretStoreContract` (or :class:`BatchSealedSecretStoreContract` for a
+store with ``replace_sealed_many``) and provide a ``store`` fixture returning an empty
 store; pytest collects the inherited tests (the base class itself is not collected: its name
 does not start with ``Test``). Used for the in-memory fake and the SQL stores.
 """
@@ -11,7 +12,7 @@ import random
 
 import pytest
 
-from dsnlink.vault.protocols import SealedSecret, SealedSecretStore, SecretRef
+from dsnlink.vault.protocols import SealedSecret, SealedSecretStore, SecretRef, can_swap_many
 
 
 def ref(row_id: str, field: str = "password", table: str = "identities") -> SecretRef:
@@ -145,3 +146,24 @@ class SealedSecretStoreContract:
         store.put_sealed(ref("2"), b"same")
         assert store.replace_sealed(ref("1"), b"same", b"new")
         assert store.get_sealed(ref("2")) == b"same"
+
+
+class BatchSealedSecretStoreContract(SealedSecretStoreContract):
+    """For stores that also offer ``replace_sealed_many`` (one transaction per batch)."""
+
+    def test_replace_sealed_many_swaps_each_matching_blob(self, store: SealedSecretStore) -> None:
+        assert can_swap_many(store)
+        for n in range(4):
+            store.put_sealed(ref(str(n)), f"v{n}".encode())
+        results = store.replace_sealed_many(
+            [
+                (ref("0"), b"v0", b"w0"),
+                (ref("1"), b"stale", b"w1"),  # changed by someone else: not swapped
+                (ref("2"), b"v2", b"w2"),
+                (ref("ghost"), b"v", b"w"),  # missing: not created
+            ]
+        )
+        assert results == [True, False, True, False]
+        assert [store.get_sealed(ref(str(n))) for n in range(4)] == [b"w0", b"v1", b"w2", b"v3"]
+        assert store.get_sealed(ref("ghost")) is None
+        assert store.replace_sealed_many([]) == []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dsnlink.redaction import registered_count
 from dsnlink.settings import Settings
@@ -38,6 +40,12 @@ class CrashingStore(MemorySealedSecretStore):
                 raise Crash
             self.swaps_left -= 1
         return super().replace_sealed(ref, old, new)
+
+
+class SingleSwapStore(MemorySealedSecretStore):
+    """A store without ``replace_sealed_many``: one compare-and-swap per secret."""
+
+    replace_sealed_many = None  # type: ignore[assignment]
 
 
 def refs(n: int) -> list[SecretRef]:
@@ -252,3 +260,62 @@ def test_rotation_with_the_key_file_end_to_end() -> None:
     assert {key_id_of(s.blob) for s in store.iter_sealed(after=None, limit=100)} == {
         reloaded.active.key_id
     }
+
+
+@pytest.mark.parametrize("delete", [False, True])
+def test_rotation_over_a_store_without_batch_swaps(ring: KeyRing, delete: bool) -> None:
+    store = SingleSwapStore()
+    values = fill(Vault(ring, store), 12)
+    target = refs(12)[3]
+    racing = RacingStore(ring, target, delete=delete)
+    for item in store.iter_sealed(after=None, limit=100):
+        racing.put_sealed(item.ref, item.blob)
+    racing.replace_sealed_many = None  # type: ignore[assignment]
+    rings = []
+    for candidate in (store, racing):
+        new_ring, report = rotate_master_key(ring, candidate, save=lambda r: None, batch_size=5)
+        assert report.complete and report.scanned == 12
+        assert set(keys_in_use(candidate)) == {new_ring.active.key_id}
+        rings.append(new_ring)
+    assert_all_open(rings[0], store, values)
+    if delete:
+        assert racing.get_sealed(target) is None
+    else:
+        assert Vault(KeyRing(new_ring.active), racing).get_secret(target) == "CANARY-newer"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(min_value=0, max_value=25),
+    crashes=st.lists(st.integers(min_value=0, max_value=30), max_size=3),
+    batch=st.integers(min_value=1, max_value=8),
+    writes=st.lists(st.tuples(st.integers(0, 30), st.booleans()), max_size=6),
+)
+def test_any_sequence_of_crashes_and_writes_ends_readable(
+    n: int, crashes: list[int], batch: int, writes: list[tuple[int, bool]]
+) -> None:
+    ring = KeyRing(MasterKey.generate())
+    store = CrashingStore()
+    expected = fill(Vault(ring, store), n)
+    saved = [ring]
+    for attempt, swaps in enumerate([*crashes, None]):
+        # Between two runs, a workstation with any ring seen so far writes or deletes.
+        for i, delete in writes[attempt::3]:
+            ref = SecretRef("identities", f"{i:05d}", "password")
+            if delete:
+                store.delete_sealed(ref)
+                expected.pop(ref, None)
+            else:
+                expected[ref] = f"CANARY-w{attempt}-{i}"
+                Vault(saved[i % len(saved)], store).put_secret(ref, expected[ref])
+        store.swaps_left = swaps
+        try:
+            rotate_master_key(
+                saved[-1], store, save=saved.append, resume=attempt > 0, batch_size=batch
+            )
+        except Crash:
+            continue
+    final = saved[-1]
+    assert len(saved) == 2  # one new key, whatever the number of runs
+    assert set(keys_in_use(store)) <= {final.active.key_id}
+    assert_all_open(KeyRing(final.active), store, expected)

@@ -1,0 +1,165 @@
+"""Benchmark of the DSN reader and validator.
+
+    python bench/norme.py            # 10,000-employee monthly DSN (~15 MB, 650k lines)
+    python bench/norme.py --short    # 1,000 employees (CI smoke run)
+    python bench/norme.py --big      # also files growing up to 1 GB: peak RSS must stay flat
+
+Prints, for the same bytes: a bare ``for line in file`` loop (the baseline), parse + validate
+(``dsnlink.norme.validate``), their ratio, MB/s, and the peak RSS of a fresh process doing only
+the validation. Each timing is the best of several runs. Figures depend on the machine and its
+load: compare the ratio, not the seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from dsnlink.norme import generate_monthly_dsn, validate  # noqa: E402
+from dsnlink.norme.generator import iter_growing_dsn  # noqa: E402
+
+CACHE = Path(tempfile.gettempdir()) / "dsnlink-bench"
+
+
+def bare_loop(path: Path) -> float:
+    start = time.perf_counter()
+    with path.open("rb") as f:
+        for _line in f:
+            pass
+    return time.perf_counter() - start
+
+
+def timed_validate(path: Path, employees: bool = True) -> tuple[float, int, int]:
+    start = time.perf_counter()
+    report = validate(path, employees=employees)
+    return time.perf_counter() - start, len(report.findings), report.lines
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def child(path: Path, employees: bool) -> None:
+    """Run in a fresh process: validate once, print seconds and peak RSS as JSON.
+
+    The peak is sampled from VmRSS every 10 ms: VmHWM and ru_maxrss may carry the parent's
+    high-water mark across fork and exec."""
+    peak = [_rss_mb()]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.01):
+            peak[0] = max(peak[0], _rss_mb())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    seconds, findings, lines = timed_validate(path, employees)
+    done.set()
+    sampler.join()
+    peak[0] = max(peak[0], _rss_mb())
+    print(json.dumps({"seconds": seconds, "findings": findings, "lines": lines, "rss_mb": peak[0]}))
+
+
+def in_child(path: Path, employees: bool = True) -> dict[str, float]:
+    cmd = [sys.executable, __file__, "--child", str(path)]
+    if not employees:
+        cmd.append("--no-employees")
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def baseline_rss() -> float:
+    code = (
+        "import resource, dsnlink.norme; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    return int(out.stdout) / 1024
+
+
+def monthly(employees: int, repeat: int) -> None:
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"monthly-{employees}.dsn"
+    if not path.exists():
+        path.write_bytes(generate_monthly_dsn(employees, seed=2025))
+    # peak RSS first, from fresh processes, while this one is still small
+    child_run = in_child(path)
+    base_rss = baseline_rss()
+    size = path.stat().st_size
+    bare = min(bare_loop(path) for _ in range(repeat))
+    runs = [timed_validate(path) for _ in range(repeat)]
+    best = min(r[0] for r in runs)
+    lines, findings = runs[0][2], runs[0][1]
+    print(
+        f"monthly DSN: {employees} employees, {size / 1e6:.1f} MB, {lines} lines, "
+        f"{findings} findings"
+    )
+    print(
+        f"  bare 'for line in file' loop : {bare * 1000:8.1f} ms  ({size / 1e6 / bare:6.1f} MB/s)"
+    )
+    print(
+        f"  parse + validate             : {best * 1000:8.1f} ms  ({size / 1e6 / best:6.1f} MB/s)"
+    )
+    print(f"  ratio to the bare loop       : {best / bare:8.1f} x   (target: <= 4 x, < 1 s)")
+    print(
+        f"  peak RSS, validating process : {child_run['rss_mb']:8.1f} MB "
+        f"(interpreter + imports alone: {base_rss:.1f} MB)"
+    )
+
+
+def growing(sizes_mb: list[int]) -> None:
+    CACHE.mkdir(exist_ok=True)
+    print("growing files (one declaration, employee list left out of the summary):")
+    for size_mb in sizes_mb:
+        path = CACHE / f"growing-{size_mb}.dsn"
+        if not path.exists():
+            partial = path.with_suffix(".part")
+            with partial.open("wb") as f:
+                for chunk in iter_growing_dsn(size_mb * 1_000_000, seed=size_mb):
+                    f.write(chunk)
+            partial.rename(path)  # an interrupted run never leaves a short file behind
+        result = in_child(path, employees=False)
+        real = path.stat().st_size / 1e6
+        print(
+            f"  {real:8.1f} MB  {int(result['lines']):>10} lines  {result['seconds']:7.2f} s  "
+            f"{real / result['seconds']:6.1f} MB/s  peak RSS {result['rss_mb']:6.1f} MB  "
+            f"findings {int(result['findings'])}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--short", action="store_true", help="1,000 employees, growing to 16 MB")
+    parser.add_argument("--big", action="store_true", help="growing files up to 1 GB")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--no-employees", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, not args.no_employees)
+        return
+    # growing files first: their child processes are measured while this one is still small
+    if args.big:
+        growing([16, 64, 256, 1024])
+    else:
+        growing([4, 16] if args.short else [16, 64])
+    monthly(1_000 if args.short else 10_000, args.repeat)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Connection settings, the credential linter and the connection test ("the blue ball")."""

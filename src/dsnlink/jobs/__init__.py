@@ -1,0 +1,1 @@
+"""Running the pipeline's steps: the in-process runner (monoposte)."""

@@ -1,0 +1,213 @@
+"""The in-process runner: picks due work from the ledger and runs the pipeline's steps on a
+thread pool, with bounded concurrency overall and per Net-entreprises identity.
+
+Every step is an idempotent function over the ledger, so the runner keeps no state of its own
+that matters: kill it at any point, start it again, and ``recover()`` picks up where the
+ledger says things are. Only one runner may work on one database at a time in monoposte (a
+lock file next to the database); réseau runs the same steps on a distributed job engine.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from dsnlink.errors import DsnlinkError, PipelineError
+from dsnlink.logs import get_logger
+from dsnlink.pipeline.collecting import poll_flow, sync_identity
+from dsnlink.pipeline.context import Pipeline
+from dsnlink.pipeline.deadlines import alert_deadlines
+from dsnlink.pipeline.intake import advance_received
+from dsnlink.pipeline.model import Envoi
+from dsnlink.pipeline.sending import (
+    advance_deposited,
+    reconcile,
+    recover_sending,
+    release_held,
+    send,
+)
+from dsnlink.pipeline.states import EnvoiState
+
+S = EnvoiState
+log = get_logger("dsnlink.jobs.runner")
+
+Step = Callable[[Pipeline, str], Envoi]
+_STEPS: dict[EnvoiState, Step] = {
+    S.QUEUED: send,
+    S.FATE_UNKNOWN: reconcile,
+    S.RETURNS_PENDING: poll_flow,
+}
+
+
+@dataclass
+class RoundReport:
+    ran: int = 0
+    failed: int = 0
+
+
+class Runner:
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        *,
+        concurrency: int = 16,
+        per_identity: int = 4,
+        on_step: Callable[[Envoi], None] | None = None,
+    ) -> None:
+        if concurrency < 1 or per_identity < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.pipeline = pipeline
+        self.concurrency = concurrency
+        self.per_identity = per_identity
+        self.on_step = on_step
+        self._failures: Counter[str] = Counter()
+        self._stop = threading.Event()
+
+    # -- recovery ---------------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Bring envois left between two steps by a crash back to a state a step handles."""
+        ledger, moved = self.pipeline.ledger, 0
+        for envoi in ledger.envois(states=[S.SENDING]):
+            recover_sending(self.pipeline, envoi.id)
+            moved += 1
+        for envoi in ledger.envois(states=[S.RECEIVED]):
+            advance_received(self.pipeline, envoi.id)
+            moved += 1
+        for envoi in ledger.envois(states=[S.DEPOSITED]):
+            advance_deposited(self.pipeline, envoi.id)
+            moved += 1
+        return moved
+
+    # -- one round --------------------------------------------------------------------------
+
+    def due(self) -> list[Envoi]:
+        ledger, now = self.pipeline.ledger, self.pipeline.clock.now()
+        for envoi in ledger.envois(states=[S.HELD]):
+            release_held(self.pipeline, envoi.id)
+        work = ledger.envois(states=list(_STEPS), due_before=now)
+        work += [e for e in ledger.envois(states=list(_STEPS)) if e.next_poll_at is None]
+        seen: set[str] = set()
+        out = []
+        for envoi in work:
+            if envoi.id not in seen and self._failures[envoi.id] < 3:
+                seen.add(envoi.id)
+                out.append(envoi)
+        return out
+
+    def run_round(self) -> RoundReport:
+        """Run every due step once, respecting the concurrency bounds."""
+        report = RoundReport()
+        pending = deque(self.due())
+        if not pending:
+            return report
+        running: dict[Future[Envoi], Envoi] = {}
+        per_identity: Counter[str] = Counter()
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="dsnlink-step") as pool:
+            while pending or running:
+                skipped: deque[Envoi] = deque()
+                while pending and len(running) < self.concurrency:
+                    envoi = pending.popleft()
+                    key = envoi.identity_id or ""
+                    if per_identity[key] >= self.per_identity:
+                        skipped.append(envoi)
+                        continue
+                    per_identity[key] += 1
+                    running[pool.submit(self._step, envoi)] = envoi
+                pending.extendleft(reversed(skipped))
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    envoi = running.pop(future)
+                    per_identity[envoi.identity_id or ""] -= 1
+                    report.ran += 1
+                    if future.exception() is not None:
+                        report.failed += 1
+        return report
+
+    def _step(self, envoi: Envoi) -> Envoi:
+        step = _STEPS[envoi.state]
+        try:
+            result = step(self.pipeline, envoi.id)
+        except DsnlinkError as exc:
+            self._failures[envoi.id] += 1
+            log.error("step_failed", envoi_id=envoi.id, state=envoi.state.value, error=exc.code)
+            raise
+        except Exception as exc:
+            self._failures[envoi.id] += 1
+            log.error("step_crashed", envoi_id=envoi.id, error=type(exc).__name__)
+            raise
+        if self.on_step is not None:
+            self.on_step(result)
+        return result
+
+    # -- loops ------------------------------------------------------------------------------
+
+    def run_until_idle(self, *, max_rounds: int = 1000) -> int:
+        """Rounds until nothing is due now (returns polled later are left for later)."""
+        self.recover()
+        total = 0
+        for _ in range(max_rounds):
+            report = self.run_round()
+            total += report.ran
+            if report.ran == 0 or report.ran == report.failed:
+                break
+        return total
+
+    def sync_returns(self) -> int:
+        """The declarant-wide returns listing, for each identity that has deposited."""
+        # One walk per identity, on behalf of the last user who deposited with it.
+        identities = {
+            e.identity_id: e.acting_login
+            for e in self.pipeline.ledger.envois()
+            if e.identity_id is not None and e.idflux
+        }
+        count = 0
+        for identity_id, login in sorted(identities.items()):
+            try:
+                count += sync_identity(self.pipeline, identity_id, login)
+            except DsnlinkError as exc:
+                log.warning("sync_failed", identity_id=identity_id, error=exc.code)
+        return count
+
+    def run_forever(self, *, interval: float = 5.0, sync_every: int = 60) -> None:
+        """``dsnlink run``: rounds, a returns sync and deadline alerts now and then."""
+        self.recover()
+        rounds = 0
+        while not self._stop.is_set():
+            report = self.run_round()
+            if rounds % sync_every == 0:
+                self.sync_returns()
+                alert_deadlines(self.pipeline)
+            rounds += 1
+            if report.ran == 0:
+                self._stop.wait(interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+@contextmanager
+def runner_lock(path: Path) -> Iterator[None]:
+    """One runner per database in monoposte: an exclusive lock on a file next to it."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise PipelineError(
+                "Un autre « dsnlink run » travaille déjà sur cette installation.",
+                remedy="Arrêtez-le ou attendez qu'il ait fini.",
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,364 @@
+"""The streaming validator: one pass over the lines, constant memory, findings and summary.
+
+The hot loop (:meth:`Validator.feed`) does, per line: one dict lookup on the first 16 bytes
+(identifier and ``,'``), a block-change test, one bit-or for the mandatory rubriques, one
+precompiled regex ``fullmatch`` on the value in place (no slicing), and a hook call for the few
+rubriques that need more (keys, dates, summary). Everything else (block changes, odd lines,
+failed values) leaves the loop for a slower method. See ``docs/norme.md`` for the checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
+from dsnlink.norme import oddities
+from dsnlink.norme.checks import Hooks, is_calendar_date
+from dsnlink.norme.findings import Report, make_finding
+from dsnlink.norme.norm import NEVER, BlockSpec, Model, RubriqueSpec, diagnose, get_model
+from dsnlink.norme.source import Source, SourceInfo, iter_batches, open_source
+from dsnlink.norme.structure import EMPLOYEE, Structure
+from dsnlink.norme.summary import Summary
+from dsnlink.norme.tables import available_versions
+
+DEFAULT_VERSION = "P25V01"
+SLICE = 4096
+#: bound of the cache of known-valid lines (memory stays flat on huge files)
+KNOWN_LINES_MAX = 20_000
+
+#: (block id, rubrique number, value matcher, mandatory bit, hook, spec)
+Entry = tuple[
+    bytes,
+    int,
+    bool,
+    Callable[..., Any],
+    int,
+    Callable[[int, bytes], bool] | None,
+    RubriqueSpec,
+]
+
+
+#: a line that is not a well-formed rubrique of the norme: handled by ``odd_line`` in order
+ODD_BLOCK = b"<odd>"
+ODD: Entry = (ODD_BLOCK, 0, False, bool, 0, None, None)  # type: ignore[assignment]
+
+
+class Validator:
+    """Feed it batches of lines (see :mod:`dsnlink.norme.source`); read ``report`` at the end."""
+
+    def __init__(self, *, employees: bool = True, max_findings: int = 5000) -> None:
+        self.report = Report(summary=Summary())
+        self.summary: Summary = self.report.summary
+        self.max_findings = max_findings
+        self._once: set[str] = set()
+        self._tables: dict[tuple[str, str], tuple[dict[bytes, Entry], dict[bytes, Entry]]] = {}
+        self._block_names: dict[bytes, bytes] = {}
+        self._odd: dict[int, bytes] = {}
+        self._block_info: dict[bytes, tuple[str, BlockSpec | None, int]] = {}
+        self.hooks = Hooks(self, employees=employees)
+        self.structure = Structure(self)
+        self.version = DEFAULT_VERSION
+        self.model: Model = get_model(DEFAULT_VERSION, "01")
+        self.table, self.valid = self._table_for(self.model)
+        # state of the current block instance, mirrored from the hot loop at block changes
+        self.blk: bytes | None = None
+        self.last = 0
+        self.mask = 0
+        self.start = 0
+        self.lineno = 0
+
+    # --- findings ---------------------------------------------------------------------------
+
+    def add(
+        self,
+        code: str,
+        message: str,
+        *,
+        line: int | None,
+        rubrique: str | None = None,
+        value: str | None = None,
+        once: str | None = None,
+    ) -> None:
+        if once is not None:
+            if once in self._once:
+                return
+            self._once.add(once)
+        if len(self.report.findings) < self.max_findings:
+            self.report.findings.append(
+                make_finding(code, message, line=line, rubrique=rubrique, value=value)
+            )
+        else:
+            self.report.dropped[code] = self.report.dropped.get(code, 0) + 1
+
+    def finding_total(self) -> int:
+        return len(self.report.findings) + sum(self.report.dropped.values()) + len(self._once)
+
+    # --- models -----------------------------------------------------------------------------
+
+    def _table_for(self, model: Model) -> tuple[dict[bytes, Entry], dict[bytes, Entry]]:
+        """Entries by ``identifier,'`` and the cache of whole valid lines, for one model."""
+        key = (model.version, model.nature)
+        tables = self._tables.get(key)
+        if tables is None:
+            table: dict[bytes, Entry] = {}
+            valid: dict[bytes, Entry] = {}
+            for rid, spec in model.rubriques.items():
+                block = self._block_names.setdefault(spec.block.encode(), spec.block.encode())
+                bit = (1 << spec.num) if spec.usage == "O" else 0
+                hook = self.hooks.for_rubrique(spec)
+                cacheable, seeds = _cacheable(spec)
+                entry: Entry = (
+                    block,
+                    spec.num,
+                    cacheable,
+                    spec.matcher.fullmatch,
+                    bit,
+                    hook,
+                    spec,
+                )
+                table[rid.encode() + b",'"] = entry
+                for seed in seeds:
+                    valid[seed] = entry
+            tables = self._tables[key] = (table, valid)
+        return tables
+
+    def use_model(self, version: str | None = None, nature: str | None = None) -> bool:
+        """Switch tables (norme version read in S10, nature read in S20). True if changed."""
+        version = version or self.version
+        nature = nature or self.model.nature
+        if version not in available_versions():
+            return False
+        if version == self.model.version and nature == self.model.nature:
+            return False
+        self.version = version
+        self.model = get_model(version, nature)
+        self.table, self.valid = self._table_for(self.model)
+        self._block_info = {}
+        self.structure.memo = {}
+        return True
+
+    # --- the hot loop -----------------------------------------------------------------------
+
+    def feed(self, lines: list[bytes]) -> None:
+        if max(map(len, lines), default=0) > oddities.MAX_LINE:
+            oddities.long_lines(self, self.lineno, lines)
+        # Slices of a few thousand lines, so that the rest of a slice after a table switch
+        # (new norme or nature) is checked line by line without making anything quadratic.
+        for offset in range(0, len(lines), SLICE):
+            part = lines[offset : offset + SLICE] if len(lines) > SLICE else lines
+            rest = self._feed_batch(part)
+            if rest is not None:
+                self._feed_lines(part, rest)
+
+    def _feed_batch(self, lines: list[bytes]) -> int | None:
+        """Check ``lines``; after a line that switched the tables, stop and return the index of
+        the next line (None when done)."""
+        base = self.lineno
+        # Whole lines already found valid (enumerations, dates, short codes repeat from one
+        # employee to the next) are looked up all at once, in C; only the others are resolved
+        # one by one (identifier lookup, value check).
+        entries = list(map(self.valid.get, lines))
+        if None in entries:
+            self._resolve(lines, entries, base)
+        blk, last, mask, start = self.blk, self.last, self.mask, self.start
+        on_block = self.on_block
+        lineno = base
+        for entry, line in zip(cast("list[Entry]", entries), lines, strict=True):
+            lineno += 1
+            b, num, _cacheable, _match, bit, hook, spec = entry
+            if b is not blk or num <= last:
+                self.blk, self.mask, self.start, self.lineno = blk, mask, start, lineno
+                if on_block(lineno, b, num, spec):
+                    blk, mask, start = b, 0, lineno
+            last = num
+            mask |= bit
+            if hook is not None and hook(lineno, line):
+                self.blk, self.last, self.mask, self.start, self.lineno = (
+                    blk, last, mask, start, lineno,
+                )  # fmt: skip
+                return lineno - base
+        self.blk, self.last, self.mask, self.start, self.lineno = blk, last, mask, start, lineno
+        return None
+
+    def _feed_lines(self, lines: list[bytes], first: int) -> None:
+        """The same checks one line at a time, reloading the tables whenever a hook switches
+        them (the rest of a slice after a new norme version or nature)."""
+        valid_get = self.valid.get
+        on_block = self.on_block
+        blk, last, mask, start, lineno = self.blk, self.last, self.mask, self.start, self.lineno
+        for index in range(first, len(lines)):
+            line = lines[index]
+            lineno += 1
+            entry = valid_get(line) or self._resolve_line(line, lineno)
+            b, num, _cacheable, _match, bit, hook, spec = entry
+            if b is not blk or num <= last:
+                self.blk, self.mask, self.start, self.lineno = blk, mask, start, lineno
+                if on_block(lineno, b, num, spec):
+                    blk, mask, start = b, 0, lineno
+            last = num
+            mask |= bit
+            if hook is not None and hook(lineno, line):
+                valid_get = self.valid.get
+        self.blk, self.last, self.mask, self.start, self.lineno = blk, last, mask, start, lineno
+
+    def _resolve(self, lines: list[bytes], entries: list[Entry | None], base: int) -> None:
+        resolve_line = self._resolve_line
+        index = -1
+        try:
+            while True:
+                index = entries.index(None, index + 1)
+                entries[index] = resolve_line(lines[index], base + index + 1)
+        except ValueError:
+            pass
+
+    def _resolve_line(self, line: bytes, lineno: int) -> Entry:
+        """The entry of a line not known valid: identifier lookup and value check."""
+        entry = self.table.get(line[:16])
+        if entry is None or line[-1] != 39:  # 39 is "'"
+            self._odd[lineno] = line
+            return ODD
+        if entry[3](line, 16, len(line) - 1) is None:
+            self.bad_value(lineno, line, entry[6])
+        elif entry[2]:
+            self.learn(lineno, line, entry)
+        return entry
+
+    # --- slow paths -------------------------------------------------------------------------
+
+    def on_block(self, lineno: int, block: bytes, num: int, spec: RubriqueSpec) -> bool:
+        """A rubrique of another block, or a number not above the previous one."""
+        if block is ODD_BLOCK:
+            self.odd_line(lineno, self._odd.pop(lineno))
+            return False
+        blk = self.blk
+        infos = self._block_info
+        info = infos.get(block) or self.block_info(block)
+        if block is blk and num > info[2]:
+            self.add(
+                "rubrique.order",
+                f"La rubrique {spec.rid} n'est pas à sa place : les rubriques d'un bloc se "
+                "suivent par numéro croissant.",
+                line=lineno,
+                rubrique=spec.rid,
+            )
+            return False
+        if blk is not None:
+            prev = infos.get(blk) or self.block_info(blk)
+            prev_spec = prev[1]
+            if prev_spec is not None and prev_spec.mandatory_mask & ~self.mask:
+                self.structure.missing_rubriques(
+                    prev[0], prev_spec.mandatory_mask & ~self.mask, self.start
+                )
+        bspec = info[1]
+        structure = self.structure
+        if bspec is not None and bspec.parent is not None:
+            # the usual case, inlined: a remembered transition of the block stack
+            hit = structure.memo.get((structure.sid, info[0]))
+            if hit is not None:
+                structure.sid, pops = hit
+                starts = structure.starts
+                if pops:
+                    del starts[-pops:]
+                starts.append(lineno)
+                if info[0] == EMPLOYEE:
+                    self.hooks.start_employee(lineno)
+                return True
+        structure.open_instance(info[0], bspec, lineno)
+        return True
+
+    def block_info(self, block: bytes) -> tuple[str, BlockSpec | None, int]:
+        """(name, spec in the current model, highest number a new instance may start at)."""
+        info = self._block_info.get(block)
+        if info is None:
+            name = block.decode("latin-1")
+            bspec = self.model.blocks.get(name)
+            info = (name, bspec, _first_number(bspec) if bspec is not None else 999)
+            self._block_info[block] = info
+        return info
+
+    def learn(self, lineno: int, line: bytes, entry: Entry) -> None:
+        """A value passed its pattern: check what regexes cannot (dates), then remember it."""
+        spec = entry[6]
+        if spec.type == "D" and not is_calendar_date(line[16:-1].decode("latin-1")):
+            self.add(
+                "value.date",
+                f"La date de la rubrique {spec.rid} n'existe pas dans le calendrier.",
+                line=lineno,
+                rubrique=spec.rid,
+                value=line[16:-1].decode("latin-1"),
+            )
+            return
+        if len(self.valid) < KNOWN_LINES_MAX:
+            self.valid[line] = entry
+
+    def bad_value(self, lineno: int, line: bytes, spec: RubriqueSpec) -> None:
+        value = line[16:-1].decode("latin-1")
+        code, message = diagnose(spec, value)
+        self.add(code, message, line=lineno, rubrique=spec.rid, value=value)
+
+    def odd_line(self, lineno: int, line: bytes) -> None:
+        oddities.odd_line(self, lineno, line)
+
+    # --- end --------------------------------------------------------------------------------
+
+    def finish(self, info: SourceInfo) -> Report:
+        if self.blk is not None:
+            name, bspec, _ = self.block_info(self.blk)
+            if bspec is not None and bspec.mandatory_mask & ~self.mask:
+                self.structure.missing_rubriques(
+                    name, bspec.mandatory_mask & ~self.mask, self.start
+                )
+        self.structure.finish()
+        oddities.file_findings(self, info)
+        summary = self.summary
+        summary.name, summary.encoding, summary.bom = info.name, info.encoding, info.bom
+        summary.newline, summary.lines, summary.bytes = info.newline, info.lines, info.bytes
+        self.report.lines, self.report.bytes = info.lines, info.bytes
+        self.report.findings.sort(key=lambda f: f.line or 0)
+        if self.report.dropped:
+            total = sum(self.report.dropped.values())
+            self.report.findings.append(
+                make_finding(
+                    "findings.truncated",
+                    f"{total} constats supplémentaires ne sont pas détaillés.",
+                    line=None,
+                )
+            )
+        return self.report
+
+
+def _first_number(bspec: BlockSpec) -> int:
+    """A new instance may start at any number up to the block's first mandatory rubrique."""
+    mask = bspec.mandatory_mask
+    if not mask:
+        return 999
+    return (mask & -mask).bit_length() - 1
+
+
+def _cacheable(spec: RubriqueSpec) -> tuple[bool, list[bytes]]:
+    """Whether valid lines of a rubrique are worth remembering (its values repeat), and the
+    lines known valid in advance (its enumeration)."""
+    if spec.matcher is NEVER:
+        return False, []
+    if spec.enum:
+        prefix = spec.rid.encode() + b",'"
+        return True, [prefix + v.encode("latin-1") + b"'" for v in spec.enum]
+    return spec.type == "D" or spec.max <= 10, []
+
+
+def run(
+    source: Source,
+    *,
+    employees: bool = True,
+    max_findings: int = 5000,
+    on_progress: Callable[[int], None] | None = None,
+) -> Report:
+    validator = Validator(employees=employees, max_findings=max_findings)
+    info = SourceInfo()
+    with open_source(source) as (stream, name):
+        info.name = name
+        for lines in iter_batches(stream, info):
+            validator.feed(lines)
+            if on_progress is not None:
+                on_progress(info.bytes)
+    return validator.finish(info)

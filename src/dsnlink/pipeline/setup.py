@@ -1,0 +1,99 @@
+"""Building the pipeline of an installation: the SQL ledger, the API-DSN client, the norme
+validator, the return parsers, accounts and vault, alerts from the settings."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from dsnlink.connectivity.service import portal_client_for
+from dsnlink.logs import get_logger
+from dsnlink.pipeline.adapters.accounts import AccountIdentities
+from dsnlink.pipeline.adapters.norme import NormeChecker
+from dsnlink.pipeline.adapters.portal import ApiDsnPortal
+from dsnlink.pipeline.adapters.returns import GipMdsReturnParser
+from dsnlink.pipeline.alerts import alerts_from_settings
+from dsnlink.pipeline.context import Pipeline, PipelineConfig, config_from_settings
+from dsnlink.pipeline.ports import AlertSink, Clock
+from dsnlink.pipeline.sql import SqlLedger
+from dsnlink.portal import PortalClient
+from dsnlink.settings import Settings
+from dsnlink.setup import App
+
+log = get_logger("dsnlink.pipeline.setup")
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class SimulatorClock:
+    """With the simulator profile, the pipeline follows the simulator's virtual clock (which
+    tests and the demo move forward), read from its control API at most once a second."""
+
+    def __init__(self, base_url: str, *, refresh: float = 1.0) -> None:
+        self.url = base_url.rstrip("/") + "/_admin/clock"
+        self.refresh = refresh
+        self._offset = timedelta(0)
+        self._read_at = -refresh
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            if time.monotonic() - self._read_at >= self.refresh:
+                self._read()
+            return datetime.now(UTC) + self._offset
+
+    def _read(self) -> None:
+        try:
+            answer = httpx.get(self.url, timeout=5)
+            answer.raise_for_status()
+            theirs = datetime.fromisoformat(answer.json()["now"])
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            log.warning("simulator_clock_unreadable", error=type(exc).__name__)
+            return
+        self._offset = theirs - datetime.now(UTC)
+        self._read_at = time.monotonic()
+
+
+def clock_for(settings: Settings) -> Clock:
+    if settings.portal_profile == "simulator":
+        return SimulatorClock(settings.portal_simulator_url)
+    return SystemClock()
+
+
+@contextmanager
+def open_pipeline(
+    app: App,
+    *,
+    clock: Clock | None = None,
+    alerts: AlertSink | None = None,
+    client: PortalClient | None = None,
+    config: PipelineConfig | None = None,
+) -> Iterator[Pipeline]:
+    """The pipeline of ``app``; the portal client is closed at the end unless given."""
+    settings = app.settings
+    owned = client is None
+    # The installation's stored connection settings (proxy, mode...), else DSNLINK_PORTAL_*.
+    portal_client = client or portal_client_for(app)
+    identities = AccountIdentities(app)
+    try:
+        yield Pipeline(
+            ledger=SqlLedger(app.db),
+            portal=ApiDsnPortal(portal_client, identities.credentials, settings.data_dir),
+            identities=identities,
+            checker=NormeChecker(),
+            parser=GipMdsReturnParser(),
+            clock=clock or clock_for(settings),
+            alerts=alerts or alerts_from_settings(settings),
+            config=config or config_from_settings(settings),
+        )
+    finally:
+        if owned:
+            portal_client.close()

@@ -1,0 +1,505 @@
+"""The ledger on SQLite or PostgreSQL (SQLAlchemy Core), passing the same contract tests as
+:class:`dsnlink.pipeline.memory.MemoryLedger`.
+
+Transitions are one ``UPDATE … WHERE id = :id AND state IN (allowed)`` plus one event row, in
+one write transaction: the compare-and-set that lets any number of workers, threads or
+machines, race for an envoi and only one win.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, and_, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from dsnlink.errors import Conflict, NotFound, StateConflict
+from dsnlink.pipeline.memory import check_changes
+from dsnlink.pipeline.model import (
+    Declaration,
+    Employee,
+    EmployerPolicy,
+    Envoi,
+    Event,
+    Finding,
+    PasRate,
+    ReceivedFile,
+    StoredReturn,
+)
+from dsnlink.pipeline.states import ALLOWED, EnvoiState
+from dsnlink.pipeline.tables import (
+    alerts_sent,
+    deposit_files,
+    employer_policies,
+    envoi_events,
+    envois,
+    pas_rates,
+    return_cursors,
+    return_files,
+)
+from dsnlink.store.database import Database
+
+_ENVOI_COLUMNS = [c for c in envois.c if c.name != "data"]
+
+
+class SqlLedger:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # files and envois
+
+    def add_file(self, file: ReceivedFile, rows: Sequence[tuple[Envoi, bytes]]) -> None:
+        try:
+            with self.db.write(f"file:{file.sha256}") as conn:
+                conn.execute(insert(deposit_files).values(**_file_values(file)))
+                if rows:
+                    conn.execute(insert(envois), [_envoi_values(e) | {"data": d} for e, d in rows])
+                    conn.execute(
+                        insert(envoi_events),
+                        [
+                            {
+                                "envoi_id": e.id,
+                                "at": e.created_at,
+                                "from_state": None,
+                                "to_state": e.state.value,
+                                "actor": e.acting_login,
+                                "detail": "",
+                            }
+                            for e, _ in rows
+                        ],
+                    )
+        except Conflict:
+            raise
+        except Exception as exc:
+            if _is_integrity(exc):
+                raise Conflict("Ce fichier a déjà été reçu.", sha256=file.sha256) from exc
+            raise
+
+    def file_by_sha(self, sha256: str) -> ReceivedFile | None:
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(deposit_files).where(deposit_files.c.sha256 == sha256)
+            ).first()
+        return _file(row) if row else None
+
+    def get_file(self, file_id: str) -> ReceivedFile:
+        with self.db.read() as conn:
+            row = conn.execute(select(deposit_files).where(deposit_files.c.id == file_id)).first()
+        if row is None:
+            raise NotFound("Fichier inconnu.", file_id=file_id)
+        return _file(row)
+
+    def get_envoi(self, envoi_id: str) -> Envoi:
+        with self.db.read() as conn:
+            row = conn.execute(select(*_ENVOI_COLUMNS).where(envois.c.id == envoi_id)).first()
+        if row is None:
+            raise NotFound("Dépôt inconnu.", envoi_id=envoi_id)
+        return _envoi(row)
+
+    def envoi_bytes(self, envoi_id: str) -> bytes:
+        with self.db.read() as conn:
+            data = conn.execute(select(envois.c.data).where(envois.c.id == envoi_id)).scalar()
+        if data is None:
+            raise NotFound("Dépôt inconnu.", envoi_id=envoi_id)
+        return bytes(data)
+
+    def envois(
+        self,
+        *,
+        states: Sequence[EnvoiState] | None = None,
+        file_id: str | None = None,
+        identity_id: str | None = None,
+        siret: str | None = None,
+        month: str | None = None,
+        idflux: str | None = None,
+        due_before: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[Envoi]:
+        query = select(*_ENVOI_COLUMNS)
+        c = envois.c
+        if states is not None:
+            query = query.where(c.state.in_([s.value for s in states]))
+        for column, value in (
+            (c.file_id, file_id),
+            (c.identity_id, identity_id),
+            (c.declared_siret, siret),
+            (c.month, month),
+            (c.idflux, idflux),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if due_before is not None:
+            query = query.where(and_(c.next_poll_at.is_not(None), c.next_poll_at <= due_before))
+        query = query.order_by(c.created_at, c.file_id, c.seq)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.db.read() as conn:
+            return [_envoi(r) for r in conn.execute(query)]
+
+    def transition(
+        self,
+        envoi_id: str,
+        to: EnvoiState,
+        *,
+        at: datetime,
+        actor: str,
+        detail: str = "",
+        **changes: object,
+    ) -> Envoi:
+        check_changes(changes)
+        allowed = [s.value for s in ALLOWED.get(to, frozenset())]
+        with self.db.write(f"envoi:{envoi_id}") as conn:
+            current = conn.execute(select(envois.c.state).where(envois.c.id == envoi_id)).scalar()
+            if current is None:
+                raise NotFound("Dépôt inconnu.", envoi_id=envoi_id)
+            result = conn.execute(
+                update(envois)
+                .where(envois.c.id == envoi_id, envois.c.state.in_(allowed))
+                .values(state=to.value, updated_at=at, version=envois.c.version + 1, **changes)
+            )
+            if result.rowcount != 1:
+                raise StateConflict(envoi_id=envoi_id, state=current, wanted=to.value)
+            conn.execute(
+                insert(envoi_events).values(
+                    envoi_id=envoi_id,
+                    at=at,
+                    from_state=current,
+                    to_state=to.value,
+                    actor=actor,
+                    detail=detail,
+                )
+            )
+            row = conn.execute(select(*_ENVOI_COLUMNS).where(envois.c.id == envoi_id)).one()
+        return _envoi(row)
+
+    def update(self, envoi_id: str, *, expect_version: int, **changes: object) -> Envoi:
+        check_changes(changes)
+        with self.db.write(f"envoi:{envoi_id}") as conn:
+            result = conn.execute(
+                update(envois)
+                .where(envois.c.id == envoi_id, envois.c.version == expect_version)
+                .values(version=envois.c.version + 1, **changes)
+            )
+            if result.rowcount != 1:
+                raise StateConflict(envoi_id=envoi_id)
+            row = conn.execute(select(*_ENVOI_COLUMNS).where(envois.c.id == envoi_id)).one()
+        return _envoi(row)
+
+    def events(self, envoi_id: str) -> list[Event]:
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(envoi_events)
+                .where(envoi_events.c.envoi_id == envoi_id)
+                .order_by(envoi_events.c.id)
+            )
+            return [
+                Event(
+                    r.envoi_id,
+                    r.at,
+                    EnvoiState(r.from_state) if r.from_state else None,
+                    EnvoiState(r.to_state),
+                    r.actor,
+                    r.detail,
+                )
+                for r in rows
+            ]
+
+    # returns and rates
+
+    def upsert_return(self, ret: StoredReturn) -> bool:
+        values = _return_values(ret)
+        key = (
+            return_files.c.idflux == ret.idflux,
+            return_files.c.nature == ret.nature,
+            return_files.c.ops == ret.ops,
+        )
+        with self.db.write(f"return:{ret.idflux}") as conn:
+            row = conn.execute(select(return_files).where(*key)).first()
+            if row is not None and _return(row) == ret:
+                return False
+            if row is None:
+                conn.execute(insert(return_files).values(**values))
+            else:
+                conn.execute(update(return_files).where(*key).values(**values))
+        return True
+
+    def get_return(self, idflux: str, nature: str, ops: str) -> StoredReturn | None:
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(return_files).where(
+                    return_files.c.idflux == idflux,
+                    return_files.c.nature == nature,
+                    return_files.c.ops == ops,
+                )
+            ).first()
+        return _return(row) if row else None
+
+    def returns(
+        self, *, idflux: str | None = None, envoi_id: str | None = None
+    ) -> list[StoredReturn]:
+        query = select(return_files)
+        if idflux is not None:
+            query = query.where(return_files.c.idflux == idflux)
+        if envoi_id is not None:
+            query = query.where(return_files.c.envoi_id == envoi_id)
+        query = query.order_by(return_files.c.idflux, return_files.c.nature, return_files.c.ops)
+        with self.db.read() as conn:
+            return [_return(r) for r in conn.execute(query)]
+
+    def save_rates(self, idflux: str, crm_identifier: str, rates: Sequence[PasRate]) -> None:
+        crm_key = f"{idflux}/{crm_identifier}"
+        with self.db.write(f"rates:{crm_key}") as conn:
+            conn.execute(pas_rates.delete().where(pas_rates.c.crm_key == crm_key))
+            if rates:
+                conn.execute(
+                    insert(pas_rates),
+                    [{"crm_key": crm_key, **_rate_values(r)} for r in rates],
+                )
+
+    def rates(self, *, siret: str | None = None, month: str | None = None) -> list[PasRate]:
+        query = select(pas_rates)
+        if siret is not None:
+            query = query.where(pas_rates.c.employer_siret == siret)
+        if month is not None:
+            query = query.where(pas_rates.c.month == month)
+        query = query.order_by(
+            pas_rates.c.employer_siret, pas_rates.c.published_at, pas_rates.c.nir
+        )
+        with self.db.read() as conn:
+            return [_rate(r) for r in conn.execute(query)]
+
+    # cursors, alerts, policies
+
+    def get_cursor(self, identity_id: str) -> datetime | None:
+        with self.db.read() as conn:
+            value = conn.execute(
+                select(return_cursors.c.at).where(return_cursors.c.identity_id == identity_id)
+            ).scalar()
+        return value
+
+    def set_cursor(self, identity_id: str, at: datetime) -> None:
+        with self.db.write(f"cursor:{identity_id}") as conn:
+            done = conn.execute(
+                update(return_cursors)
+                .where(return_cursors.c.identity_id == identity_id)
+                .values(at=at)
+            )
+            if done.rowcount == 0:
+                conn.execute(insert(return_cursors).values(identity_id=identity_id, at=at))
+
+    def claim_alert(self, key: str, at: datetime) -> bool:
+        try:
+            with self.db.write(f"alert:{key}") as conn:
+                if conn.execute(select(alerts_sent.c.key).where(alerts_sent.c.key == key)).first():
+                    return False
+                conn.execute(insert(alerts_sent).values(key=key, at=at))
+        except Exception as exc:
+            if _is_integrity(exc):
+                return False
+            raise
+        return True
+
+    def policy(self, siret: str) -> EmployerPolicy:
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(employer_policies).where(employer_policies.c.siret == siret)
+            ).first()
+        if row is None:
+            return EmployerPolicy(siret)
+        return EmployerPolicy(row.siret, row.deadline_day, row.test_first)
+
+    def set_policy(self, policy: EmployerPolicy) -> None:
+        values = {"deadline_day": policy.deadline_day, "test_first": policy.test_first}
+        with self.db.write(f"policy:{policy.siret}") as conn:
+            done = conn.execute(
+                update(employer_policies)
+                .where(employer_policies.c.siret == policy.siret)
+                .values(**values)
+            )
+            if done.rowcount == 0:
+                conn.execute(insert(employer_policies).values(siret=policy.siret, **values))
+
+
+def _is_integrity(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, IntegrityError):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+# --- rows <-> records -----------------------------------------------------------------------
+
+
+def _file_values(file: ReceivedFile) -> dict[str, Any]:
+    return {
+        "id": file.id,
+        "sha256": file.sha256,
+        "name": file.name,
+        "size": file.size,
+        "received_at": file.received_at,
+        "acting_login": file.acting_login,
+        "blocking": file.blocking,
+        "findings": [
+            {
+                "code": f.code,
+                "severity": f.severity,
+                "message": f.message,
+                "line": f.line,
+                "rubrique": f.rubrique,
+            }
+            for f in file.findings
+        ],
+        "source": file.source,
+    }
+
+
+def _file(row: Row[Any]) -> ReceivedFile:
+    return ReceivedFile(
+        id=row.id,
+        sha256=row.sha256,
+        name=row.name,
+        size=row.size,
+        received_at=row.received_at,
+        acting_login=row.acting_login,
+        blocking=row.blocking,
+        findings=tuple(Finding(**f) for f in row.findings),
+        source=row.source,
+    )
+
+
+def _envoi_values(e: Envoi) -> dict[str, Any]:
+    d = e.declaration
+    return {
+        "id": e.id,
+        "file_id": e.file_id,
+        "seq": e.seq,
+        "sha256": e.sha256,
+        "declared_siret": d.declared_siret,
+        "month": d.month,
+        "nature": d.nature,
+        "type": d.type,
+        "fraction": d.fraction,
+        "is_test": d.is_test,
+        "employees": [[p.nir, p.matricule, p.name] for p in d.employees],
+        "state": e.state.value,
+        "acting_login": e.acting_login,
+        "created_at": e.created_at,
+        "updated_at": e.updated_at,
+        "identity_id": e.identity_id,
+        "role": e.role,
+        "pair_id": e.pair_id,
+        "forced": e.forced,
+        "idflux": e.idflux,
+        "attempts": e.attempts,
+        "sending_at": e.sending_at,
+        "deposited_at": e.deposited_at,
+        "next_poll_at": e.next_poll_at,
+        "polls": e.polls,
+        "error_code": e.error_code,
+        "error_message": e.error_message,
+        "version": e.version,
+    }
+
+
+def _envoi(row: Row[Any]) -> Envoi:
+    return Envoi(
+        id=row.id,
+        file_id=row.file_id,
+        seq=row.seq,
+        sha256=row.sha256,
+        declaration=Declaration(
+            row.declared_siret,
+            row.month,
+            row.nature,
+            row.type,
+            row.fraction,
+            row.is_test,
+            tuple(Employee(*p) for p in row.employees),
+        ),
+        state=EnvoiState(row.state),
+        acting_login=row.acting_login,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        identity_id=row.identity_id,
+        role=row.role,
+        pair_id=row.pair_id,
+        forced=row.forced,
+        idflux=row.idflux,
+        attempts=row.attempts,
+        sending_at=row.sending_at,
+        deposited_at=row.deposited_at,
+        next_poll_at=row.next_poll_at,
+        polls=row.polls,
+        error_code=row.error_code,
+        error_message=row.error_message,
+        version=row.version,
+    )
+
+
+def _return_values(r: StoredReturn) -> dict[str, Any]:
+    return {
+        "idflux": r.idflux,
+        "nature": r.nature,
+        "ops": r.ops,
+        "return_id": r.return_id,
+        "status": r.status,
+        "published_at": r.published_at,
+        "url": r.url,
+        "identity_id": r.identity_id,
+        "envoi_id": r.envoi_id,
+        "content": r.content,
+        "kind": r.kind,
+        "ok": r.ok,
+        "anomalies": r.anomalies,
+        "blocking": r.blocking,
+        "fetched_at": r.fetched_at,
+    }
+
+
+def _return(row: Row[Any]) -> StoredReturn:
+    values = dict(row._mapping)
+    if values["content"] is not None:
+        values["content"] = bytes(values["content"])
+    return StoredReturn(**values)
+
+
+def _rate_values(r: PasRate) -> dict[str, Any]:
+    return {
+        "employer_siret": r.employer_siret,
+        "month": r.month,
+        "nir": r.nir,
+        "crm_identifier": r.crm_identifier,
+        "idflux": r.idflux,
+        "published_at": r.published_at,
+        "valid_until": r.valid_until,
+        "rate": r.rate,
+        "matricule": r.matricule,
+        "name": r.name,
+        "previous_rate": r.previous_rate,
+        "previous_known": r.previous_known,
+    }
+
+
+def _rate(row: Row[Any]) -> PasRate:
+    def dec(value: Any) -> Decimal | None:
+        return None if value is None else Decimal(value).quantize(Decimal("0.01"))
+
+    return PasRate(
+        employer_siret=row.employer_siret,
+        month=row.month,
+        nir=row.nir,
+        crm_identifier=row.crm_identifier,
+        idflux=row.idflux,
+        published_at=row.published_at,
+        valid_until=row.valid_until,
+        rate=dec(row.rate),
+        matricule=row.matricule,
+        name=row.name,
+        previous_rate=dec(row.previous_rate),
+        previous_known=row.previous_known,
+    )

@@ -1,0 +1,144 @@
+"""Alerts over real SMTP and HTTP on loopback; deadlines."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any
+
+import pytest
+
+from dsnlink.jobs.runner import Runner
+from dsnlink.pipeline.alerts import (
+    FanOutAlertSink,
+    SmtpAlertSink,
+    WebhookAlertSink,
+    raise_alert,
+)
+from dsnlink.pipeline.deadlines import alert_deadlines, deadlines, due_date
+from dsnlink.pipeline.intake import receive
+from dsnlink.pipeline.model import Alert, EmployerPolicy
+
+from .samples import SIRET_A, SIRET_B, SIRET_C, dsn, make_pipeline
+
+
+class _Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, _Mailbox]]:
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    box = _Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, box
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    received: list[dict[str, Any]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(json.loads(body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_wrong_password_alert_reaches_smtp_and_webhook(smtp, webhook) -> None:  # type: ignore[no-untyped-def]
+    port, box = smtp
+    url, received = webhook
+    pipeline, portal, *_ = make_pipeline()
+    pipeline.alerts = FanOutAlertSink(
+        [
+            SmtpAlertSink("127.0.0.1", port, "dsnlink@localhost", ["paie@example.org"]),
+            WebhookAlertSink(url),
+        ]
+    )
+    portal.wrong_passwords.add("id-dupont")
+    receive(pipeline, dsn(SIRET_A), name="a.dsn", acting_login="dupont")
+    receive(pipeline, dsn(SIRET_B), name="b.dsn", acting_login="dupont")
+    Runner(pipeline).run_until_idle()
+    Runner(pipeline).run_until_idle()
+    assert portal.auth_attempts["id-dupont"] == 1
+    (mail,) = box.messages
+    assert sorted(mail.rcpt_tos) == ["dupont@example.org", "paie@example.org"]
+    from email import message_from_bytes, policy
+
+    parsed = message_from_bytes(mail.content, policy=policy.default)
+    assert "Identifiants Net-entreprises refusés" in parsed["Subject"]
+    assert "suspendus" in parsed.get_body().get_content()
+    (hook,) = received
+    assert hook["kind"] == "credential_failure" and hook["facts"]["identity_id"] == "id-dupont"
+
+
+def test_a_failing_channel_does_not_stop_the_pipeline() -> None:
+    pipeline, *_ = make_pipeline()
+    pipeline.alerts = SmtpAlertSink("127.0.0.1", 1, "x@localhost", ["y@localhost"], timeout=1)
+    assert raise_alert(pipeline, Alert("k", "s", "b", key="k1"))
+    assert not raise_alert(pipeline, Alert("k", "s", "b", key="k1"))  # claimed once
+
+
+def test_secrets_are_redacted_from_alerts(webhook) -> None:  # type: ignore[no-untyped-def]
+    from dsnlink.redaction import register_secret
+
+    url, received = webhook
+    canary = "CANARY-s3cr3t-alert-42"
+    register_secret(canary)
+    WebhookAlertSink(url).send(Alert("k", "s", f"mot de passe {canary}", key="x"))
+    assert canary not in json.dumps(received)
+
+
+def test_due_dates() -> None:
+    assert due_date("01/2026", 5) == date(2026, 2, 5)
+    assert due_date("12/2025", 15) == date(2026, 1, 15)
+
+
+def test_deadlines_states_and_alerts() -> None:
+    pipeline, _, _, clock, alerts = make_pipeline()
+    pipeline.ledger.set_policy(EmployerPolicy(SIRET_B, deadline_day=5))
+    receive(pipeline, dsn(SIRET_A), name="a.dsn", acting_login="dupont")
+    Runner(pipeline).run_until_idle()
+    by_siret = {d.siret: d for d in deadlines(pipeline, month="01/2026")}
+    assert by_siret[SIRET_A].status == "deposited"
+    assert by_siret[SIRET_B].due == date(2026, 2, 5) and by_siret[SIRET_B].status == "missing"
+    assert by_siret[SIRET_C].due == date(2026, 2, 15)
+    clock.advance(timedelta(days=1))  # 3 February: B is due in 2 days, C in 12
+    assert alert_deadlines(pipeline, month="01/2026") == 1
+    assert [a.facts["siret"] for a in alerts.sent] == [SIRET_B]
+    clock.advance(timedelta(days=20))
+    assert {d.siret: d.status for d in deadlines(pipeline, month="01/2026")}[SIRET_C] == "overdue"
+    assert alert_deadlines(pipeline, month="01/2026") == 2  # B overdue now, C overdue
+    assert alert_deadlines(pipeline, month="01/2026") == 0
+    assert clock.now() > datetime(2026, 2, 15, tzinfo=UTC)
