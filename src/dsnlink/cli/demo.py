@@ -6,11 +6,10 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from dsnlink.accounts import ADMIN_LOGIN, IdentityInput
 from dsnlink.cli._views import (
     employer_dict,
     identity_dict,
@@ -23,9 +22,10 @@ from dsnlink.cli._views import (
 )
 from dsnlink.cli.employers import owners
 from dsnlink.cli.output import console, emit, json_option
-from dsnlink.settings import Settings
-from dsnlink.setup import App, init_installation
 from dsnlink.store.records import Environment, Module
+
+if TYPE_CHECKING:
+    from dsnlink.setup import App
 
 # The simulator answers for the same test account as GIP-MDS's public mock (docs/api-dsn).
 SIMULATOR_ACCOUNT = ("99900000300015", "declarant", "declarant", "Refonte01")
@@ -40,6 +40,8 @@ DEMO_USERS = [
 
 
 def _populate(app: App, admin_password: str) -> None:
+    from dsnlink.accounts import ADMIN_LOGIN, IdentityInput
+
     accounts = app.accounts
     admin = accounts.users.authenticate(ADMIN_LOGIN, admin_password)
     for login, name, rights in DEMO_USERS:
@@ -74,6 +76,8 @@ def _populate(app: App, admin_password: str) -> None:
 
 
 def _snapshot(app: App, admin_password: str) -> dict[str, Any]:
+    from dsnlink.accounts import ADMIN_LOGIN
+
     accounts = app.accounts
     admin = accounts.users.authenticate(ADMIN_LOGIN, admin_password)
     users = accounts.users.list(admin)
@@ -109,6 +113,8 @@ def demo(data_dir: Path | None, json_output: bool) -> None:
     DSNLINK_ADMIN_PASSWORD s'il est défini, sinon tiré au hasard et affiché.
     """
     from dsnlink.pipeline.demo import deposit_and_collect
+    from dsnlink.settings import Settings
+    from dsnlink.setup import init_installation
     from dsnlink.simulator.server import running_simulator
 
     folder = data_dir or Path(tempfile.mkdtemp(prefix="dsnlink-demo-"))
