@@ -129,7 +129,7 @@ def test_runner_killed_at_every_point_never_deposits_twice_loses_no_return(
     # while collecting returns
     sim.advance("10m")
     crash("after_download@2")
-    crash("after_return_stored@3")
+    crash("after_return_stored@1")
     sim.advance("4d")
     crash("after_download@3")
     crash("after_return_stored")

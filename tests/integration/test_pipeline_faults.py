@@ -129,7 +129,7 @@ def test_many_deposits_with_ten_percent_faults(tmp_path: Path) -> None:
                     states=[S.FATE_UNKNOWN, S.QUEUED, S.RETURNS_PENDING, S.HELD]
                 ):
                     break
-                sim.advance("1h")
+                sim.advance("1d")
                 Runner(p, concurrency=16, per_identity=16).run_until_idle()
             envois = p.ledger.envois()
         deposits = sim.simulator.deposits()

@@ -24,6 +24,7 @@ from dsnlink.errors import (
     NotFound,
     PortalError,
     ProxyError,
+    ReturnParseError,
     ServiceUnavailable,
     StateConflict,
     TlsError,
@@ -225,10 +226,12 @@ def reconcile(pipeline: Pipeline, envoi_id: str) -> Envoi:
     if not identity.usable:
         return envoi  # waits: listing needs an authentication the portal would refuse
     sent_at = envoi.sending_at or envoi.updated_at
+    lookback = pipeline.config.reconcile_lookback
+    # A deposit that arrived was stamped within moments of the POST: the listing around it is
+    # enough, and stays a few windows long however late the reconciliation runs.
+    until = min(pipeline.clock.now(), sent_at + lookback)
     try:
-        listed = pipeline.portal.list_deposits(
-            identity, sent_at - pipeline.config.reconcile_lookback
-        )
+        listed = pipeline.portal.list_deposits(identity, sent_at - lookback, until)
     except CredentialError as exc:
         credential_failure(pipeline, identity, exc)
         return ledger.get_envoi(envoi.id)
@@ -302,7 +305,9 @@ def _match(
                 parsed = pipeline.parser.parse(pipeline.portal.download(identity, listed))
                 if parsed.declared_siret == siret:
                     found.append(deposit)
-        except (PortalError, NotFound) as exc:
+        except (PortalError, NotFound, ReturnParseError) as exc:
+            # A truncated or unreadable certificate tells nothing: this flow stays unmatched
+            # for this round, the envoi is looked at again later.
             log.info("reconcile_flow_unreadable", idflux=deposit.idflux, error=type(exc).__name__)
     if len(found) == 1 and len(same_siret_peers) == 1:
         return found[0]

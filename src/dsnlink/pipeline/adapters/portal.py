@@ -71,10 +71,14 @@ class ApiDsnPortal:
             document=result.report,
         )
 
-    def list_deposits(self, identity: IdentityRef, since: datetime) -> list[ListedDeposit]:
+    def list_deposits(
+        self, identity: IdentityRef, since: datetime, until: datetime
+    ) -> list[ListedDeposit]:
+        # An explicit end: an open window would end at this machine's time, which is not the
+        # platform's (the simulator's clock moves; a workstation's clock drifts).
         return [
             ListedDeposit(r.idflux, r.deposited_at, r.status)
-            for r in self.client.list_deposits(self._token(identity), since)
+            for r in self.client.list_deposits(self._token(identity), since, until)
         ]
 
     def list_flow_returns(self, identity: IdentityRef, idflux: str) -> list[ListedReturn]:
