@@ -18,11 +18,15 @@ import contextlib
 from datetime import datetime
 
 from dsnlink.errors import (
+    ConnectError,
     CredentialError,
-    DepositFateUnknown,
+    DnsError,
     NotFound,
     PortalError,
+    ProxyError,
+    ServiceUnavailable,
     StateConflict,
+    TlsError,
 )
 from dsnlink.logs import get_logger
 from dsnlink.pipeline.alerts import raise_alert
@@ -34,6 +38,8 @@ from dsnlink.pipeline.states import EnvoiState
 
 S = EnvoiState
 log = get_logger("dsnlink.pipeline.sending")
+#: Failures that happen before any byte of the deposit could reach the platform.
+_NEVER_CONNECTED = (ConnectError, DnsError, TlsError, ProxyError)
 ACTOR = "pipeline"
 
 
@@ -68,19 +74,22 @@ def send(pipeline: Pipeline, envoi_id: str) -> Envoi:
         _hold(pipeline, envoi, f"identifiants refusés ({exc.code})", code=exc.code)
         credential_failure(pipeline, identity, exc)
         return ledger.get_envoi(envoi.id)
-    except DepositFateUnknown as exc:
+    except _NEVER_CONNECTED as exc:
+        return _answered_error(pipeline, envoi, exc)
+    except PortalError as exc:
+        # No answer, or one that cannot be used (5xx, garbled, a timeout): the platform may
+        # have registered the deposit, only the listing can tell.
         log.warning("deposit_fate_unknown", envoi_id=envoi.id, error=exc.code)
         return ledger.transition(
             envoi.id,
             S.FATE_UNKNOWN,
             at=pipeline.clock.now(),
             actor=ACTOR,
-            detail="aucune réponse au dépôt : vérification par la liste des dépôts",
+            detail=f"pas de réponse exploitable au dépôt ({exc.code}) : vérification par la "
+            "liste des dépôts",
             error_code=exc.code,
             next_poll_at=pipeline.clock.now(),
         )
-    except PortalError as exc:
-        return _answered_error(pipeline, envoi, exc)
     kill_point(points, "after_post")
     pipeline.identities.mark_ok(identity)
     now = pipeline.clock.now()
@@ -231,6 +240,10 @@ def reconcile(pipeline: Pipeline, envoi_id: str) -> Envoi:
     now = pipeline.clock.now()
     if not strangers:
         # The listing, read after the POST, has no flow we cannot account for: it never came.
+        if envoi.attempts >= pipeline.config.max_attempts:
+            return _answered_error(
+                pipeline, envoi, ServiceUnavailable("Dépôt impossible après plusieurs essais.")
+            )
         return ledger.transition(
             envoi.id,
             S.QUEUED,
