@@ -24,6 +24,7 @@ from dsnlink.errors import (
     NotFound,
     PortalError,
     ProxyError,
+    ReturnParseError,
     ServiceUnavailable,
     StateConflict,
     TlsError,
@@ -302,7 +303,7 @@ def _match(
                 parsed = pipeline.parser.parse(pipeline.portal.download(identity, listed))
                 if parsed.declared_siret == siret:
                     found.append(deposit)
-        except (PortalError, NotFound) as exc:
+        except (PortalError, NotFound, ReturnParseError) as exc:
             log.info("reconcile_flow_unreadable", idflux=deposit.idflux, error=type(exc).__name__)
     if len(found) == 1 and len(same_siret_peers) == 1:
         return found[0]
