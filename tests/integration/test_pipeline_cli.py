@@ -116,7 +116,14 @@ def test_runner_killed_at_every_point_never_deposits_twice_loses_no_return(
     assert _cli(world, "deposit", "--no-wait", *map(str, files)).returncode == 0
 
     def crash(point: str) -> None:
-        run = _cli(world, "run", "--until-idle", DSNLINK_PIPELINE_KILL_POINTS=point)
+        # One step at a time, so that the n-th hit of a kill point is always reached.
+        run = _cli(
+            world,
+            "run",
+            "--until-idle",
+            DSNLINK_PIPELINE_KILL_POINTS=point,
+            DSNLINK_PIPELINE_CONCURRENCY="1",
+        )
         assert run.returncode == -signal.SIGKILL, (point, run.returncode, run.stderr[-500:])
 
     # while sending: the POST not made, made without answer, claimed only
