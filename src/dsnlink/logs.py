@@ -41,6 +41,8 @@ def configure_logging(level: str = "WARNING", *, json: bool = False) -> None:
     logging.basicConfig(level=numeric, stream=sys.stderr, force=True)
     # httpx logs request lines at INFO; they could carry idflux but never secrets. Keep quiet.
     logging.getLogger("httpx").setLevel(max(numeric, logging.WARNING))
+    # alembic announces its context on every schema check: noise for people.
+    logging.getLogger("alembic").setLevel(max(numeric, logging.WARNING))
 
 
 def get_logger(name: str) -> Any:

@@ -129,7 +129,7 @@ def test_runner_killed_at_every_point_never_deposits_twice_loses_no_return(
     # while collecting returns
     sim.advance("10m")
     crash("after_download@2")
-    crash("after_return_stored@3")
+    crash("after_return_stored@1")
     sim.advance("4d")
     crash("after_download@3")
     crash("after_return_stored")
@@ -143,3 +143,21 @@ def test_runner_killed_at_every_point_never_deposits_twice_loses_no_return(
     kept_keys = {(r["idflux"], r["nature"]) for r in kept}
     published = {(r["idflux"], r["nature"]) for r in sim.simulator.returns() if r["published"]}
     assert published <= kept_keys, "a published return was lost"
+
+
+def test_demo_deposits_and_prints_rates(tmp_path: Path) -> None:
+    env = dict(os.environ)
+    env["DSNLINK_ADMIN_PASSWORD"] = "Demo-admin-password-1"
+    done = subprocess.run(
+        [sys.executable, "-m", "dsnlink", "demo", "--data-dir", str(tmp_path / "demo"), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)["pipeline"]
+    assert {e["state"] for e in data["envois"]} == {"complete"}
+    assert data["duplicates"] == 0 and data["alerts"] == []
+    assert data["rates"] and all(r["identifiant_crm"] for r in data["rates"])

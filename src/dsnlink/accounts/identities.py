@@ -40,10 +40,13 @@ from dsnlink.errors import (
     PermissionDenied,
     WrongCredentials,
 )
+from dsnlink.logs import get_logger
 from dsnlink.redaction import register_secret
 from dsnlink.store.protocols import Repositories
 from dsnlink.store.records import Environment, Identity, IdentityState, User
 from dsnlink.vault.protocols import SecretRef
+
+log = get_logger("dsnlink.accounts.identities")
 
 #: States after which the same credentials must not be tried again.
 _BLOCKING: dict[IdentityState, type[CredentialError]] = {
@@ -155,6 +158,12 @@ class IdentityService:
             )
             result = r.identities.get(identity.id)
         assert result is not None
+        log.info(
+            "identity_set",
+            identity_id=result.id,
+            environment=result.environment.value,
+            changed=changed,
+        )
         return result
 
     def show(self, actor: User, owner_login: str | None = None) -> list[Identity]:
@@ -229,6 +238,7 @@ class IdentityService:
         except UnicodeDecodeError as exc:
             raise CorruptRecord(identity=identity_id) from exc
         register_secret(password)
+        log.debug("identity_password_opened", identity_id=identity_id)
         return password
 
     def record_state(

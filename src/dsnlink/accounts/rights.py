@@ -20,6 +20,7 @@ C, A, P, D = (Module.CONFIGURATION, Module.ADMINISTRATION, Module.PAYSLIPS, Modu
 
 class Operation(StrEnum):
     USERS_LIST = "users.list"
+    USERS_SHOW = "users.show"
     USERS_CREATE = "users.create"
     USERS_EDIT = "users.edit"
     USERS_DISABLE = "users.disable"
@@ -58,6 +59,7 @@ def _any(*alternatives: set[Module]) -> tuple[frozenset[Module], ...]:
 
 RULES: dict[Operation, Rule] = {
     Operation.USERS_LIST: Rule(_any({C}), _any({C})),
+    Operation.USERS_SHOW: Rule(_any(set()), _any({C})),
     Operation.USERS_CREATE: Rule(_any({C}), _any({C})),
     # Anyone may change their own display name; only configuration changes others'.
     Operation.USERS_EDIT: Rule(_any(set()), _any({C})),

@@ -21,11 +21,14 @@ from dsnlink.accounts.validation import (
     check_text,
 )
 from dsnlink.errors import AccountDisabled, AuthenticationFailed, Conflict, InvalidInput
+from dsnlink.logs import get_logger
 from dsnlink.store.protocols import Repositories
 from dsnlink.store.records import Module, User
 from dsnlink.store.sql_accounts import login_key
 
 ADMIN_LOGIN = "Administrateur"
+
+log = get_logger("dsnlink.accounts")
 
 
 def _ensure_an_administrator_remains(r: Repositories) -> None:
@@ -55,9 +58,10 @@ class UserService:
         ok = ctx.hasher.verify(user.password_hash if user else None, password)
         if not ok or user is None:
             with ctx.store.write() as r:
-                r.throttle.record_failure(key, now)
+                failures = r.throttle.record_failure(key, now).failures
                 if user is not None:
                     audit(r, ctx, user, "login.failed", "user", str(user.id))
+            log.warning("login_failed", known_login=user is not None, failures=failures)
             raise AuthenticationFailed(login=login)
         if user.disabled:
             raise AccountDisabled(login=user.login)
@@ -67,6 +71,7 @@ class UserService:
                 r.users.update(user.id, now=now, password_hash=ctx.hasher.hash(password))
             refreshed = r.users.get(user.id)
         assert refreshed is not None
+        log.debug("login_ok", user_id=user.id)
         return refreshed
 
     # --- reading --------------------------------------------------------------------------
@@ -79,7 +84,7 @@ class UserService:
     def get(self, actor: User, login: str) -> User:
         with self._ctx.store.read() as r:
             target = user_by_login(r, login)
-            authorise(r, actor, Operation.USERS_LIST, target)
+            authorise(r, actor, Operation.USERS_SHOW, target)
             return target
 
     # --- changing -------------------------------------------------------------------------

@@ -67,6 +67,8 @@ def check_login(value: str) -> str:
     check_text(value, field="login", label="L'identifiant", max_len=LOGIN_MAX)
     if value != value.strip() or any(ch.isspace() for ch in value):
         raise InvalidInput("L'identifiant ne doit pas contenir d'espace.", field="login")
+    if len(value.casefold()) > LOGIN_MAX:  # "ß" folds to "ss": the unique key must fit too
+        raise InvalidInput("L'identifiant est trop long.", field="login")
     return value
 
 

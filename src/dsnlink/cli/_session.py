@@ -10,14 +10,16 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import click
 
 from dsnlink.errors import InvalidInput
 from dsnlink.redaction import register_secret
-from dsnlink.settings import get_settings
-from dsnlink.setup import App, open_app
 from dsnlink.store.records import Mode, User
+
+if TYPE_CHECKING:
+    from dsnlink.setup import App
 
 as_option = click.option(
     "--as",
@@ -29,6 +31,10 @@ as_option = click.option(
 
 
 def open_installation() -> App:
+    # Imported here: loading the store and the vault is for commands that run, not --help.
+    from dsnlink.settings import get_settings
+    from dsnlink.setup import open_app
+
     return open_app(get_settings())
 
 

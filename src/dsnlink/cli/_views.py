@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from dsnlink.accounts.employers import EmployerView
 from dsnlink.cli.output import console
 from dsnlink.store.records import AuditEntry, Identity, Installation, Module, User
+
+if TYPE_CHECKING:
+    from dsnlink.accounts.employers import EmployerView
 
 MODULE_LABELS = {
     Module.CONFIGURATION: "configuration",
@@ -165,6 +167,20 @@ def print_audit(rows: Iterable[dict[str, Any]]) -> None:
             f"{a['object_type']} {a['object_id'] or ''}".strip(),
         )
     console.print(table)
+
+
+def with_header(installation: Installation, render: Callable[[Any], None]) -> Callable[[Any], None]:
+    """``render`` preceded by the installation's name and its trusted third party, shown on
+    every screen."""
+
+    def both(data: Any) -> None:
+        line = installation.name
+        if installation.tiers_de_confiance:
+            line += f" · tiers de confiance : {installation.tiers_de_confiance}"
+        console.print(f"[dim]{line}[/]")
+        render(data)
+
+    return both
 
 
 def print_installation(data: dict[str, Any]) -> None:

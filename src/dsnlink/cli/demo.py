@@ -6,11 +6,10 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from dsnlink.accounts import ADMIN_LOGIN, IdentityInput
 from dsnlink.cli._views import (
     employer_dict,
     identity_dict,
@@ -23,9 +22,10 @@ from dsnlink.cli._views import (
 )
 from dsnlink.cli.employers import owners
 from dsnlink.cli.output import console, emit, json_option
-from dsnlink.settings import Settings
-from dsnlink.setup import App, init_installation
 from dsnlink.store.records import Environment, Module
+
+if TYPE_CHECKING:
+    from dsnlink.setup import App
 
 # The simulator answers for the same test account as GIP-MDS's public mock (docs/api-dsn).
 SIMULATOR_ACCOUNT = ("99900000300015", "declarant", "declarant", "Refonte01")
@@ -40,6 +40,8 @@ DEMO_USERS = [
 
 
 def _populate(app: App, admin_password: str) -> None:
+    from dsnlink.accounts import ADMIN_LOGIN, IdentityInput
+
     accounts = app.accounts
     admin = accounts.users.authenticate(ADMIN_LOGIN, admin_password)
     for login, name, rights in DEMO_USERS:
@@ -74,6 +76,8 @@ def _populate(app: App, admin_password: str) -> None:
 
 
 def _snapshot(app: App, admin_password: str) -> dict[str, Any]:
+    from dsnlink.accounts import ADMIN_LOGIN
+
     accounts = app.accounts
     admin = accounts.users.authenticate(ADMIN_LOGIN, admin_password)
     users = accounts.users.list(admin)
@@ -100,22 +104,42 @@ def _snapshot(app: App, admin_password: str) -> dict[str, Any]:
 )
 @json_option
 def demo(data_dir: Path | None, json_output: bool) -> None:
-    """Crée une installation de démonstration et l'affiche.
+    """Crée une installation de démonstration, dépose des DSN et affiche les taux PAS.
 
     Un Administrateur, deux comptes (Dupont, Martin) avec leurs droits, deux employeurs et des
-    identités Net-entreprises sur le simulateur local. Mot de passe de l'Administrateur :
+    identités Net-entreprises sur le simulateur local, démarré pour l'occasion ; une DSN
+    réaliste par employeur, déposée, puis les retours et les taux PAS relevés après avoir
+    avancé l'horloge du simulateur. Mot de passe de l'Administrateur :
     DSNLINK_ADMIN_PASSWORD s'il est défini, sinon tiré au hasard et affiché.
     """
+    from dsnlink.pipeline.demo import deposit_and_collect
+    from dsnlink.settings import Settings
+    from dsnlink.setup import init_installation
+    from dsnlink.simulator.server import running_simulator
+
     folder = data_dir or Path(tempfile.mkdtemp(prefix="dsnlink-demo-"))
-    # A throw-away installation: its own key file, never the OS keyring or the usual database.
-    settings = Settings(data_dir=folder, database_url=None, master_key=None, keyring=False)
     given = os.environ.get("DSNLINK_ADMIN_PASSWORD")
     admin_password = given or secrets.token_urlsafe(12)
-    with init_installation(
-        settings, name="Démonstration dsnlink", admin_password=admin_password
-    ) as app:
-        _populate(app, admin_password)
-        data = _snapshot(app, admin_password)
+    # The simulator runs in this process, on 127.0.0.1, for the demo's lifetime.
+    with running_simulator() as sim:
+        # A throw-away installation: its own key file, never the OS keyring or the usual
+        # database; the portal is the simulator just started.
+        settings = Settings(
+            data_dir=folder,
+            database_url=None,
+            master_key=None,
+            keyring=False,
+            portal_profile="simulator",
+            portal_simulator_url=sim.base_url,
+        )
+        with init_installation(
+            settings, name="Démonstration dsnlink", admin_password=admin_password
+        ) as app:
+            _populate(app, admin_password)
+            data = _snapshot(app, admin_password)
+            data["pipeline"] = deposit_and_collect(
+                app, sim, [siret for siret, _, _ in DEMO_EMPLOYERS], "Dupont"
+            )
 
     def render(d: dict[str, Any]) -> None:
         print_installation(d["installation"])
@@ -123,6 +147,7 @@ def demo(data_dir: Path | None, json_output: bool) -> None:
         print_users(d["users"])
         print_identities(d["identities"])
         print_employers(d["employers"])
+        _print_pipeline(d["pipeline"])
         console.print(
             "Pour continuer avec cette installation :\n"
             f"  export DSNLINK_DATA_DIR={d['data_dir']}\n"
@@ -132,6 +157,19 @@ def demo(data_dir: Path | None, json_output: bool) -> None:
             console.print(f"Mot de passe de démonstration de l'Administrateur : {admin_password}")
 
     emit(data, json_output=json_output, render=render)
+
+
+def _print_pipeline(p: dict[str, Any]) -> None:
+    from dsnlink.cli.deposits import _envoi_table
+    from dsnlink.cli.rates import print_rates
+
+    console.print(
+        f"\nDSN de {p['month']} générées, déposées sur le simulateur local par Dupont ; "
+        f"horloge du simulateur avancée de 4 jours ; {p['returns']} retours relevés "
+        f"(doublons vus par le simulateur : {p['duplicates']})."
+    )
+    _envoi_table(p["envois"])
+    print_rates(p)
 
 
 COMMANDS = [demo]

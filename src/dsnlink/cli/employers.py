@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 import click
 
 from dsnlink.cli._session import acting_user, as_option, open_installation
-from dsnlink.cli._views import audit_dict, employer_dict, print_audit, print_employers
+from dsnlink.cli._views import audit_dict, employer_dict, print_audit, print_employers, with_header
 from dsnlink.cli.output import console, emit, json_option
 from dsnlink.errors import InvalidInput
-from dsnlink.setup import App
 from dsnlink.store.records import Environment
+
+if TYPE_CHECKING:
+    from dsnlink.setup import App
 
 
 def owners(app: App) -> tuple[dict[int, str], dict[int, str]]:
@@ -59,7 +62,7 @@ def employers_list(as_login: str | None, json_output: bool) -> None:
             employer_dict(v, logins, identity_owners)
             for v in app.accounts.employers.list(actor.user)
         ]
-    emit(rows, json_output=json_output, render=print_employers)
+    emit(rows, json_output=json_output, render=with_header(app.installation, print_employers))
 
 
 @employers.command("link")
@@ -153,7 +156,7 @@ def audit(
             audit_dict(e)
             for e in app.accounts.audit.search(actor.user, since=when, login=user, limit=limit)
         ]
-    emit(rows, json_output=json_output, render=print_audit)
+    emit(rows, json_output=json_output, render=with_header(app.installation, print_audit))
 
 
 COMMANDS = [employers, audit]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import click
 
-from dsnlink.accounts import IdentityInput
 from dsnlink.cli._session import (
     acting_user,
     as_option,
@@ -18,9 +17,8 @@ from dsnlink.cli._session import (
     read_secret,
     read_stdin_secret,
 )
-from dsnlink.cli._views import identity_dict, print_identities
+from dsnlink.cli._views import identity_dict, print_identities, with_header
 from dsnlink.cli.output import console, emit, err_console, json_option
-from dsnlink.connectivity.identity_lint import check_identity, previous_values
 from dsnlink.store.records import Environment
 
 ENVIRONMENT_OPTION = click.option(
@@ -65,6 +63,10 @@ def identity_set(
     json_output: bool,
 ) -> None:
     """Enregistre l'identité Net-entreprises d'un compte."""
+    # Imported here: --help loads no database, vault or linter code.
+    from dsnlink.accounts import IdentityInput
+    from dsnlink.connectivity.identity_lint import check_identity, previous_values
+
     with open_installation() as app:
         actor = acting_user(app, as_login)
         target = owner or actor.user.login
@@ -111,7 +113,7 @@ def identity_show(owner: str | None, as_login: str | None, json_output: bool) ->
         actor = acting_user(app, as_login)
         target = owner or actor.user.login
         rows = [identity_dict(i, target) for i in app.accounts.identities.show(actor.user, target)]
-    emit(rows, json_output=json_output, render=print_identities)
+    emit(rows, json_output=json_output, render=with_header(app.installation, print_identities))
 
 
 @identity.command("delete")

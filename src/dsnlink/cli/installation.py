@@ -8,7 +8,6 @@ from dsnlink.cli._session import read_secret
 from dsnlink.cli._views import installation_dict, print_installation
 from dsnlink.cli.output import console, emit, json_option
 from dsnlink.settings import get_settings
-from dsnlink.setup import init_installation, upgrade_database
 
 
 @click.command()
@@ -28,6 +27,8 @@ def init(
     Le mot de passe de l'Administrateur est demandé deux fois (saisie masquée), ou lu dans
     DSNLINK_ADMIN_PASSWORD pour les scripts ; jamais sur la ligne de commande.
     """
+    from dsnlink.setup import init_installation
+
     password = read_secret(
         "Mot de passe du compte Administrateur", env="DSNLINK_ADMIN_PASSWORD", confirm=True
     )
@@ -55,6 +56,8 @@ def init(
 @json_option
 def upgrade(json_output: bool) -> None:
     """Met la base de données à jour pour cette version de dsnlink (faites une sauvegarde)."""
+    from dsnlink.setup import upgrade_database
+
     before, after = upgrade_database(get_settings())
     data = {"before": before, "after": after, "changed": before != after}
 

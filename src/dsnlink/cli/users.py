@@ -11,7 +11,7 @@ from dsnlink.cli._session import (
     read_secret,
     read_stdin_secret,
 )
-from dsnlink.cli._views import print_users, user_dict
+from dsnlink.cli._views import print_users, user_dict, with_header
 from dsnlink.cli.output import console, emit, json_option
 from dsnlink.store.records import Module
 
@@ -41,7 +41,7 @@ def users_list(as_login: str | None, json_output: bool) -> None:
     with open_installation() as app:
         actor = acting_user(app, as_login)
         rows = [user_dict(u) for u in app.accounts.users.list(actor.user)]
-    emit(rows, json_output=json_output, render=print_users)
+    emit(rows, json_output=json_output, render=with_header(app.installation, print_users))
 
 
 @users.command("show")

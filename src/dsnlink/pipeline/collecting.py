@@ -11,7 +11,13 @@ from __future__ import annotations
 from contextlib import suppress
 from datetime import datetime, timedelta
 
-from dsnlink.errors import CredentialError, NotFound, PortalError, StateConflict
+from dsnlink.errors import (
+    CredentialError,
+    NotFound,
+    PortalError,
+    ReturnParseError,
+    StateConflict,
+)
 from dsnlink.logs import get_logger
 from dsnlink.pipeline.alerts import raise_alert
 from dsnlink.pipeline.context import Pipeline
@@ -49,7 +55,7 @@ def poll_flow(pipeline: Pipeline, envoi_id: str) -> Envoi:
     try:
         listed = pipeline.portal.list_flow_returns(identity, envoi.idflux)
         for item in listed:
-            store_return(pipeline, identity, item, envoi)
+            _store_or_skip(pipeline, identity, item, envoi)
     except NotFound:
         listed = []
     except CredentialError as exc:
@@ -178,6 +184,21 @@ def store_return(
     return ret
 
 
+def _store_or_skip(
+    pipeline: Pipeline, identity: IdentityRef, listed: ListedReturn, envoi: Envoi | None
+) -> bool:
+    """One return that cannot be fetched or read now is left for the next poll, without
+    stopping the others (a truncated download, a 5xx). False when it was not kept."""
+    try:
+        store_return(pipeline, identity, listed, envoi)
+    except CredentialError:
+        raise
+    except (PortalError, ReturnParseError) as exc:
+        log.warning("return_not_kept", idflux=listed.idflux, nature=listed.nature, error=exc.code)
+        return False
+    return True
+
+
 def sync_identity(
     pipeline: Pipeline, identity_id: str, acting_login: str, *, until: datetime | None = None
 ) -> int:
@@ -198,13 +219,15 @@ def sync_identity(
         credential_failure(pipeline, identity, exc)
         return 0
     touched: dict[str, Envoi] = {}
+    kept = True
     for item in listed:
         owners = ledger.envois(idflux=item.idflux)
         envoi = owners[0] if owners else None
-        store_return(pipeline, identity, item, envoi)
+        kept = _store_or_skip(pipeline, identity, item, envoi) and kept
         if envoi is not None:
             touched[envoi.id] = envoi
-    ledger.set_cursor(identity_id, end)
+    if kept:  # else the same window is walked again next time
+        ledger.set_cursor(identity_id, end)
     for envoi in touched.values():
         envoi = ledger.get_envoi(envoi.id)
         if envoi.state is S.RETURNS_PENDING:

@@ -286,13 +286,15 @@ class FakePortal:
             )
         return items
 
-    def list_deposits(self, identity: IdentityRef, since: datetime) -> list[ListedDeposit]:
+    def list_deposits(
+        self, identity: IdentityRef, since: datetime, until: datetime
+    ) -> list[ListedDeposit]:
         self._auth(identity)
         with self._lock:
             return [
                 ListedDeposit(d.idflux, d.at, "OK" if d.accepted else "KO")
                 for d in self.deposits.values()
-                if d.identity_id == identity.id and d.at >= since
+                if d.identity_id == identity.id and since <= d.at <= until
             ]
 
     def list_flow_returns(self, identity: IdentityRef, idflux: str) -> list[ListedReturn]:

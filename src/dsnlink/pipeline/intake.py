@@ -93,10 +93,11 @@ def receive(
             seq=seq * 2,
             sha256=sha256_of(part),
             declaration=declaration,
-            state=S.RECEIVED,
+            state=S.QUEUED,
             acting_login=acting_login,
             created_at=now,
             updated_at=now,
+            next_poll_at=now,
             identity_id=identity.id,
             forced=force,
         )
@@ -116,7 +117,8 @@ def receive(
             )
             test_bytes = pipeline.checker.as_test(part)
             rows.append((replace(test, sha256=sha256_of(test_bytes)), test_bytes))
-            base = replace(base, role="real", pair_id=test.id)
+            # The real half waits, checked, for its test's certificate.
+            base = replace(base, role="real", pair_id=test.id, state=S.CHECKED, next_poll_at=None)
         rows.append((base, part))
 
     try:
@@ -127,13 +129,14 @@ def receive(
             raise
         return Intake(known, tuple(ledger.envois(file_id=known.id)), already_received=True)
     kill_point(pipeline.config.kill_points, "after_intake")
-    return Intake(file, tuple(advance_received(pipeline, e.id) for e, _ in rows))
+    return Intake(file, tuple(e for e, _ in rows))
 
 
 def advance_received(pipeline: Pipeline, envoi_id: str) -> Envoi:
     """received → checked → queued (the real half of a test-first pair waits in checked).
 
-    Idempotent: the runner calls it again for envois a crash left behind.
+    Intake records envois directly in their checked or queued state; this brings back any
+    envoi recorded as merely received (by another writer of the ledger). Idempotent.
     """
     ledger, now = pipeline.ledger, pipeline.clock.now()
     envoi = ledger.get_envoi(envoi_id)

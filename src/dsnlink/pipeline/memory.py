@@ -21,7 +21,7 @@ from dsnlink.pipeline.model import (
     ReceivedFile,
     StoredReturn,
 )
-from dsnlink.pipeline.states import EnvoiState, can_move
+from dsnlink.pipeline.states import EnvoiState, can_move, intake_path
 
 #: Envoi fields a transition or an update may change.
 MUTABLE_FIELDS = frozenset(
@@ -69,8 +69,9 @@ class MemoryLedger:
             for envoi, data in envois:
                 self._envois[envoi.id] = envoi
                 self._bytes[envoi.id] = data
-                self._events.append(
-                    Event(envoi.id, envoi.created_at, None, envoi.state, envoi.acting_login)
+                self._events.extend(
+                    Event(envoi.id, envoi.created_at, before, after, envoi.acting_login)
+                    for before, after in intake_path(envoi.state)
                 )
 
     def file_by_sha(self, sha256: str) -> ReceivedFile | None:

@@ -18,11 +18,16 @@ import contextlib
 from datetime import datetime
 
 from dsnlink.errors import (
+    ConnectError,
     CredentialError,
-    DepositFateUnknown,
+    DnsError,
     NotFound,
     PortalError,
+    ProxyError,
+    ReturnParseError,
+    ServiceUnavailable,
     StateConflict,
+    TlsError,
 )
 from dsnlink.logs import get_logger
 from dsnlink.pipeline.alerts import raise_alert
@@ -34,6 +39,8 @@ from dsnlink.pipeline.states import EnvoiState
 
 S = EnvoiState
 log = get_logger("dsnlink.pipeline.sending")
+#: Failures that happen before any byte of the deposit could reach the platform.
+_NEVER_CONNECTED = (ConnectError, DnsError, TlsError, ProxyError)
 ACTOR = "pipeline"
 
 
@@ -68,19 +75,22 @@ def send(pipeline: Pipeline, envoi_id: str) -> Envoi:
         _hold(pipeline, envoi, f"identifiants refusés ({exc.code})", code=exc.code)
         credential_failure(pipeline, identity, exc)
         return ledger.get_envoi(envoi.id)
-    except DepositFateUnknown as exc:
+    except _NEVER_CONNECTED as exc:
+        return _answered_error(pipeline, envoi, exc)
+    except PortalError as exc:
+        # No answer, or one that cannot be used (5xx, garbled, a timeout): the platform may
+        # have registered the deposit, only the listing can tell.
         log.warning("deposit_fate_unknown", envoi_id=envoi.id, error=exc.code)
         return ledger.transition(
             envoi.id,
             S.FATE_UNKNOWN,
             at=pipeline.clock.now(),
             actor=ACTOR,
-            detail="aucune réponse au dépôt : vérification par la liste des dépôts",
+            detail=f"pas de réponse exploitable au dépôt ({exc.code}) : vérification par la "
+            "liste des dépôts",
             error_code=exc.code,
             next_poll_at=pipeline.clock.now(),
         )
-    except PortalError as exc:
-        return _answered_error(pipeline, envoi, exc)
     kill_point(points, "after_post")
     pipeline.identities.mark_ok(identity)
     now = pipeline.clock.now()
@@ -216,10 +226,12 @@ def reconcile(pipeline: Pipeline, envoi_id: str) -> Envoi:
     if not identity.usable:
         return envoi  # waits: listing needs an authentication the portal would refuse
     sent_at = envoi.sending_at or envoi.updated_at
+    lookback = pipeline.config.reconcile_lookback
+    # A deposit that arrived was stamped within moments of the POST: the listing around it is
+    # enough, and stays a few windows long however late the reconciliation runs.
+    until = min(pipeline.clock.now(), sent_at + lookback)
     try:
-        listed = pipeline.portal.list_deposits(
-            identity, sent_at - pipeline.config.reconcile_lookback
-        )
+        listed = pipeline.portal.list_deposits(identity, sent_at - lookback, until)
     except CredentialError as exc:
         credential_failure(pipeline, identity, exc)
         return ledger.get_envoi(envoi.id)
@@ -231,6 +243,10 @@ def reconcile(pipeline: Pipeline, envoi_id: str) -> Envoi:
     now = pipeline.clock.now()
     if not strangers:
         # The listing, read after the POST, has no flow we cannot account for: it never came.
+        if envoi.attempts >= pipeline.config.max_attempts:
+            return _answered_error(
+                pipeline, envoi, ServiceUnavailable("Dépôt impossible après plusieurs essais.")
+            )
         return ledger.transition(
             envoi.id,
             S.QUEUED,
@@ -289,7 +305,9 @@ def _match(
                 parsed = pipeline.parser.parse(pipeline.portal.download(identity, listed))
                 if parsed.declared_siret == siret:
                     found.append(deposit)
-        except (PortalError, NotFound) as exc:
+        except (PortalError, NotFound, ReturnParseError) as exc:
+            # A truncated or unreadable certificate tells nothing: this flow stays unmatched
+            # for this round, the envoi is looked at again later.
             log.info("reconcile_flow_unreadable", idflux=deposit.idflux, error=type(exc).__name__)
     if len(found) == 1 and len(same_siret_peers) == 1:
         return found[0]

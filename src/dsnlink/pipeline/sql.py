@@ -29,7 +29,7 @@ from dsnlink.pipeline.model import (
     ReceivedFile,
     StoredReturn,
 )
-from dsnlink.pipeline.states import ALLOWED, EnvoiState
+from dsnlink.pipeline.states import ALLOWED, EnvoiState, intake_path
 from dsnlink.pipeline.tables import (
     alerts_sent,
     deposit_files,
@@ -63,12 +63,13 @@ class SqlLedger:
                             {
                                 "envoi_id": e.id,
                                 "at": e.created_at,
-                                "from_state": None,
-                                "to_state": e.state.value,
+                                "from_state": before.value if before else None,
+                                "to_state": after.value,
                                 "actor": e.acting_login,
                                 "detail": "",
                             }
                             for e, _ in rows
+                            for before, after in intake_path(e.state)
                         ],
                     )
         except Conflict:

@@ -82,3 +82,11 @@ LABELS: dict[EnvoiState, str] = {
 
 def can_move(current: EnvoiState, target: EnvoiState) -> bool:
     return current in ALLOWED.get(target, frozenset())
+
+
+def intake_path(state: EnvoiState) -> list[tuple[EnvoiState | None, EnvoiState]]:
+    """The transitions an envoi recorded directly in ``state`` went through at intake (the
+    checks run before the file is recorded, so they are written in the same transaction)."""
+    path = [S.RECEIVED, S.CHECKED, S.QUEUED]
+    steps = path[: path.index(state) + 1] if state in path else [state]
+    return list(zip([None, *steps[:-1]], steps, strict=True))

@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlalchemy.pool import NullPool
 
 from dsnlink.errors import ConfigurationError, StoreError
 
@@ -38,6 +37,7 @@ class Database:
         self.dialect: str = engine.dialect.name
         # One writer per process on SQLite; PostgreSQL serialises with advisory locks.
         self._writer = threading.Lock()
+        self._local = threading.local()
 
     @property
     def is_sqlite(self) -> bool:
@@ -64,10 +64,19 @@ class Database:
         """A write transaction, committed at the end of the block, rolled back on error."""
         with translate_errors():
             if self.is_sqlite:
+                if getattr(self._local, "writing", False):
+                    # A second writer in the same thread would wait for itself forever.
+                    raise RuntimeError(
+                        "nested write transaction on SQLite: pass the open one's repositories"
+                    )
                 with self._writer, self.engine.connect() as conn:
-                    conn = conn.execution_options(**{_WRITE: True})
-                    with conn.begin():
-                        yield conn
+                    self._local.writing = True
+                    try:
+                        conn = conn.execution_options(**{_WRITE: True})
+                        with conn.begin():
+                            yield conn
+                    finally:
+                        self._local.writing = False
             else:
                 with self.engine.connect() as conn, conn.begin():
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(lock)})
@@ -125,9 +134,9 @@ def open_database(url: str) -> Database:
 
 
 def _sqlite_engine(url: URL) -> Engine:
-    # NullPool: a connection per transaction keeps file handles short-lived across processes;
-    # opening a SQLite connection costs microseconds.
-    engine = create_engine(url, poolclass=NullPool)
+    # Pooled, so that the pragmas run once per connection rather than once per transaction;
+    # never blocking (no overflow limit): many worker threads may read at once.
+    engine = create_engine(url, pool_size=5, max_overflow=-1)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -413,7 +413,11 @@ class MemoryStore:
     @contextmanager
     def write(self) -> Iterator[MemoryRepositories]:
         with self._lock:
-            snapshot = copy.deepcopy(self._state)
+            # Records are immutable and mutable values are copied on the way in: copying the
+            # containers is a full snapshot.
+            snapshot = _State(
+                **{name: copy.copy(value) for name, value in self._state.__dict__.items()}
+            )
             try:
                 yield MemoryRepositories(self._state)
             except BaseException:

@@ -23,6 +23,7 @@ from tests.unit.accounts.conftest import ADMIN_PW, MOCK_SIRET, PW, World
 EXPECTED: dict[str, tuple[str, str]] = {
     # operation: (own objects, other users' objects)
     "users.list": ("C", "C"),
+    "users.show": ("*", "C"),
     "users.create": ("C", "C"),
     "users.edit": ("*", "C"),
     "users.disable": ("C", "C"),
@@ -87,7 +88,8 @@ def _values(password: str | None = "Refonte01") -> IdentityInput:
 Call = Callable[[World, User, str], object]
 
 SERVICE_CALLS: dict[str, Call] = {
-    "users.list": lambda w, a, t: w.accounts.users.get(a, t),
+    "users.list": lambda w, a, t: w.accounts.users.list(a),
+    "users.show": lambda w, a, t: w.accounts.users.get(a, t),
     "users.create": lambda w, a, t: w.accounts.users.create(
         a, login="Nouveau", display_name="N", password=PW
     ),

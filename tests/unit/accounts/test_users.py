@@ -163,6 +163,7 @@ def test_bad_input_is_refused_before_anything_is_written(world: World) -> None:
         {"login": "ok", "display_name": "x" * 201, "password": PW},
         {"login": "ok", "display_name": "x", "password": "short"},
         {"login": "ok\u200b", "display_name": "x", "password": PW},
+        {"login": "ß" * 40, "display_name": "x", "password": PW},
     ]
     for kwargs in bad:
         with pytest.raises(InvalidInput):

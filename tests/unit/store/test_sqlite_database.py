@@ -90,3 +90,17 @@ def test_driver_errors_become_store_errors(tmp_path: Path) -> None:
     db = open_database(f"sqlite:///{tmp_path / 'x.sqlite3'}")
     with pytest.raises(StoreError), db.read() as conn:
         conn.exec_driver_sql("SELECT * FROM missing_table")
+
+
+def test_nested_write_fails_fast_instead_of_deadlocking(tmp_path: Path) -> None:
+    db = open_database(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    upgrade(db)
+    store = SqlStore(db)
+    with pytest.raises(RuntimeError, match="nested"), store.write(), store.write():
+        pass
+    # Reads inside a write are fine (WAL), and the writer is free again afterwards.
+    with store.write() as r, store.read() as r2:
+        r.settings.put("installation", "k", 1, T0)
+        assert r2.settings.get("installation", "k") is None
+    with store.read() as r:
+        assert r.settings.get("installation", "k") is not None

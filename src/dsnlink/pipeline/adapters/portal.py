@@ -8,12 +8,15 @@ the four values, and the client's records into the pipeline's.
 from __future__ import annotations
 
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+from dsnlink.errors import CredentialError
 from dsnlink.pipeline.ports import DepositOutcome, IdentityRef, ListedDeposit, ListedReturn
-from dsnlink.portal import PortalClient, PortalIdentity, ReturnRecord
+from dsnlink.portal import PortalClient, PortalIdentity, ReturnRecord, Token
 
 #: Gives the four values of an identity (the password opened from the vault).
 CredentialSource = Callable[[IdentityRef], PortalIdentity]
@@ -21,14 +24,40 @@ CredentialSource = Callable[[IdentityRef], PortalIdentity]
 
 class ApiDsnPortal:
     def __init__(
-        self, client: PortalClient, credentials: CredentialSource, scratch: Path | None = None
+        self,
+        client: PortalClient,
+        credentials: CredentialSource,
+        scratch: Path | None = None,
+        *,
+        reuse_seconds: float = 60.0,
     ) -> None:
         self.client = client
         self.credentials = credentials
         self.scratch = scratch
+        self.reuse_seconds = reuse_seconds
+        # Opening a password costs a read and a decryption; a minute's reuse keeps that off
+        # every call while an edited identity is still picked up soon.
+        self._opened: dict[str, tuple[float, PortalIdentity]] = {}
+        self._lock = threading.Lock()
 
-    def _token(self, identity: IdentityRef):  # type: ignore[no-untyped-def]
-        return self.client.authenticate(self.credentials(identity))
+    def _identity(self, identity: IdentityRef) -> PortalIdentity:
+        now = time.monotonic()
+        with self._lock:
+            cached = self._opened.get(identity.id)
+            if cached is not None and now - cached[0] < self.reuse_seconds:
+                return cached[1]
+        opened = self.credentials(identity)
+        with self._lock:
+            self._opened[identity.id] = (now, opened)
+        return opened
+
+    def _token(self, identity: IdentityRef) -> Token:
+        try:
+            return self.client.authenticate(self._identity(identity))
+        except CredentialError:
+            with self._lock:
+                self._opened.pop(identity.id, None)
+            raise
 
     def deposit(self, identity: IdentityRef, data: bytes) -> DepositOutcome:
         result = self.client.deposit(self._token(identity), data)
@@ -42,10 +71,14 @@ class ApiDsnPortal:
             document=result.report,
         )
 
-    def list_deposits(self, identity: IdentityRef, since: datetime) -> list[ListedDeposit]:
+    def list_deposits(
+        self, identity: IdentityRef, since: datetime, until: datetime
+    ) -> list[ListedDeposit]:
+        # An explicit end: an open window would end at this machine's time, which is not the
+        # platform's (the simulator's clock moves; a workstation's clock drifts).
         return [
             ListedDeposit(r.idflux, r.deposited_at, r.status)
-            for r in self.client.list_deposits(self._token(identity), since)
+            for r in self.client.list_deposits(self._token(identity), since, until)
         ]
 
     def list_flow_returns(self, identity: IdentityRef, idflux: str) -> list[ListedReturn]:
