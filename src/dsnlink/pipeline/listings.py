@@ -75,6 +75,8 @@ def deposits(
     siret: str | None = None,
     month: str | None = None,
     idflux: str | None = None,
+    file_id: str | None = None,
+    ids: Sequence[str] | None = None,
     page: int = 1,
     per_page: int = 50,
 ) -> Page:
@@ -115,9 +117,16 @@ def deposits(
     )
     if states:
         query = query.where(c.state.in_([s.value for s in states]))
-    for column, value in ((c.declared_siret, siret), (c.month, month), (c.idflux, idflux)):
+    for column, value in (
+        (c.declared_siret, siret),
+        (c.month, month),
+        (c.idflux, idflux),
+        (c.file_id, file_id),
+    ):
         if value:
             query = query.where(column == value)
+    if ids is not None:
+        query = query.where(c.id.in_(list(ids)))
     with db.read() as conn:
         rows, total = _paged(conn, query, page, per_page)
     return Page([_deposit_row(r) for r in rows], total, max(1, page), _per(per_page))
