@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Integer, Select, and_, cast, func, or_, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
 
 from dsnlink.errors import NotFound
 from dsnlink.pipeline.model import PasRate
@@ -80,9 +81,47 @@ def deposits(
     page: int = 1,
     per_page: int = 50,
 ) -> Page:
-    """Envois newest first, with their file, employer and the AEE/ARE when it came."""
+    """Envois newest first, with their file, employer and the AEE/ARE when it came.
+
+    The page's ids are found first on the index alone (``created_at, id``); only those 50
+    rows are then read and joined: a deep page costs an index walk, not a table scan.
+    """
     c = envois.c
-    query = (
+    where: list[ColumnElement[bool]] = []
+    if states:
+        where.append(c.state.in_([s.value for s in states]))
+    for column, value in (
+        (c.declared_siret, siret),
+        (c.month, month),
+        (c.idflux, idflux),
+        (c.file_id, file_id),
+    ):
+        if value:
+            where.append(column == value)
+    if ids is not None:
+        where.append(c.id.in_(list(ids)))
+    per_page, page = _per(per_page), max(1, page)
+    keys = (
+        select(c.id)
+        .where(*where)
+        .order_by(c.created_at.desc(), c.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    with db.read() as conn:
+        total = int(
+            conn.execute(select(func.count()).select_from(envois).where(*where)).scalar_one()
+        )
+        wanted = list(conn.execute(keys).scalars())
+        rows = conn.execute(_deposit_query().where(c.id.in_(wanted))).all() if wanted else []
+    order = {key: n for n, key in enumerate(wanted)}
+    rows = sorted(rows, key=lambda r: order[r.id])
+    return Page([_deposit_row(r) for r in rows], total, page, per_page)
+
+
+def _deposit_query() -> Select[Any]:
+    c = envois.c
+    return (
         select(
             c.id,
             c.declared_siret,
@@ -113,23 +152,7 @@ def deposits(
                 _answer.c.nature == DEPOSIT_ANSWER_NATURE,
             ),
         )
-        .order_by(c.created_at.desc(), c.id)
     )
-    if states:
-        query = query.where(c.state.in_([s.value for s in states]))
-    for column, value in (
-        (c.declared_siret, siret),
-        (c.month, month),
-        (c.idflux, idflux),
-        (c.file_id, file_id),
-    ):
-        if value:
-            query = query.where(column == value)
-    if ids is not None:
-        query = query.where(c.id.in_(list(ids)))
-    with db.read() as conn:
-        rows, total = _paged(conn, query, page, per_page)
-    return Page([_deposit_row(r) for r in rows], total, max(1, page), _per(per_page))
 
 
 def _per(per_page: int) -> int:
@@ -208,29 +231,56 @@ def returns(
     page: int = 1,
     per_page: int = 50,
 ) -> Page:
-    """Stored returns newest first, with the envoi (and so the employer) they answer."""
+    """Stored returns newest first, with the envoi (and so the employer) they answer; keys
+    first on the index, then the page's rows (as :func:`deposits`)."""
     r = return_files.c
-    query = (
-        select(
-            *_RETURN_COLUMNS,
-            func.length(r.content).label("size"),
-            envois.c.declared_siret,
-            envois.c.month,
-        )
-        .outerjoin(envois, envois.c.id == r.envoi_id)
-        .order_by(r.published_at.desc(), r.idflux, r.nature, r.ops)
-    )
+    where: list[ColumnElement[bool]] = []
     if kind:
-        query = query.where(r.kind == kind)
+        where.append(r.kind == kind)
     if idflux:
-        query = query.where(r.idflux == idflux)
+        where.append(r.idflux == idflux)
     if siret:
-        query = query.where(envois.c.declared_siret == siret)
+        where.append(envois.c.declared_siret == siret)
     if with_anomalies:
-        query = query.where(r.anomalies > 0)
+        where.append(r.anomalies > 0)
+    source: Any = return_files
+    if siret:
+        source = return_files.join(envois, envois.c.id == r.envoi_id)
+    per_page, page = _per(per_page), max(1, page)
+    keys = (
+        select(r.idflux, r.nature, r.ops)
+        .select_from(source)
+        .where(*where)
+        .order_by(r.published_at.desc(), r.idflux, r.nature, r.ops)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
     with db.read() as conn:
-        rows, total = _paged(conn, query, page, per_page)
-    return Page([return_row(x) for x in rows], total, max(1, page), _per(per_page))
+        total = int(
+            conn.execute(select(func.count()).select_from(source).where(*where)).scalar_one()
+        )
+        wanted = [tuple(k) for k in conn.execute(keys)]
+        rows = (
+            conn.execute(
+                select(
+                    *_RETURN_COLUMNS,
+                    func.length(r.content).label("size"),
+                    envois.c.declared_siret,
+                    envois.c.month,
+                )
+                .outerjoin(envois, envois.c.id == r.envoi_id)
+                # By idflux (the primary key's prefix), then the exact keys below.
+                .where(r.idflux.in_({k[0] for k in wanted}))
+            ).all()
+            if wanted
+            else []
+        )
+    order = {key: n for n, key in enumerate(wanted)}
+    rows = sorted(
+        (x for x in rows if (x.idflux, x.nature, x.ops) in order),
+        key=lambda x: order[(x.idflux, x.nature, x.ops)],
+    )
+    return Page([return_row(x) for x in rows], total, page, per_page)
 
 
 def return_row(x: Any) -> dict[str, Any]:
@@ -449,3 +499,74 @@ def journal_actions(db: Database) -> list[str]:
     """The distinct actions recorded (the filter's choices), from the index on ``action``."""
     with db.read() as conn:
         return sorted(a for (a,) in conn.execute(select(t.audit_log.c.action).distinct()) if a)
+
+
+# --- deadlines -------------------------------------------------------------------------------
+
+
+def deadline_board(
+    db: Database, *, month: str, now: datetime, default_day: int
+) -> list[dict[str, Any]]:
+    """:func:`dsnlink.pipeline.deadlines.deadlines` for every employer in three queries (the
+    employers, their policies, the month's envois) instead of two per employer."""
+    from datetime import time as clock_time
+
+    from dsnlink.pipeline.deadlines import PARIS, _status, due_date
+    from dsnlink.pipeline.sql import _envoi as envoi_from_row
+    from dsnlink.pipeline.tables import employer_policies
+
+    columns = [col for col in envois.c if col.name != "data"]
+    with db.read() as conn:
+        employers = conn.execute(
+            select(t.employers.c.siret, t.employers.c.name, t.employers.c.due_day).order_by(
+                t.employers.c.name, t.employers.c.siret
+            )
+        ).all()
+        days = dict(
+            conn.execute(select(employer_policies.c.siret, employer_policies.c.deadline_day)).all()
+        )
+        month_envois = [
+            envoi_from_row(r)
+            for r in conn.execute(
+                select(*columns).where(
+                    envois.c.month == month,
+                    envois.c.nature == "01",
+                    envois.c.is_test.is_(False),
+                    envois.c.role != "test",
+                )
+            )
+        ]
+    by_siret: dict[str, list[Any]] = {}
+    for envoi in month_envois:
+        by_siret.setdefault(envoi.declaration.declared_siret, []).append(envoi)
+    board = []
+    for siret, name, due_day in employers:
+        due = due_date(month, days.get(siret) or due_day or default_day)
+        limit = datetime.combine(due, clock_time(12, 0), PARIS)
+        item = _status(siret, name, month, due, limit, now, by_siret.get(siret, []))
+        board.append(
+            {
+                "siret": item.siret,
+                "name": item.name,
+                "month": item.month,
+                "due": item.due.isoformat(),
+                "status": item.status,
+                "label": item.label,
+                "deposited_at": _iso(item.deposited_at),
+                "envoi_id": item.envoi_id,
+            }
+        )
+    return board
+
+
+def test_first_policies(db: Database) -> dict[str, bool]:
+    """SIRET -> "deposit a test first" for every employer that has a policy row."""
+    from dsnlink.pipeline.tables import employer_policies
+
+    with db.read() as conn:
+        return {
+            siret: bool(flag)
+            for siret, flag in conn.execute(
+                select(employer_policies.c.siret, employer_policies.c.test_first)
+            )
+        }

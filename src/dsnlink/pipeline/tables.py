@@ -69,7 +69,7 @@ envois = Table(
     Column("data", LargeBinary, nullable=False),
     Index("ix_envois_siret_month", "declared_siret", "month"),
     # The web's deposit list, newest first (migration 0102_web_read_indexes).
-    Index("ix_envois_created_at", "created_at"),
+    Index("ix_envois_created_at", "created_at", "id"),
 )
 
 envoi_events = Table(
@@ -104,8 +104,8 @@ return_files = Table(
     Column("fetched_at", UtcDateTime(), nullable=True),
     PrimaryKeyConstraint("idflux", "nature", "ops"),
     # The web's returns list, newest first, optionally of one kind (0102_web_read_indexes).
-    Index("ix_return_files_published_at", "published_at"),
-    Index("ix_return_files_kind_published_at", "kind", "published_at"),
+    Index("ix_return_files_published_at", "published_at", "idflux", "nature", "ops"),
+    Index("ix_return_files_kind_published_at", "kind", "published_at", "idflux", "nature", "ops"),
 )
 
 pas_rates = Table(

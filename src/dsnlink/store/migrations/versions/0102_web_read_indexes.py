@@ -16,9 +16,13 @@ branch_labels = None
 depends_on = None
 
 _INDEXES = [
-    ("ix_envois_created_at", "envois", ["created_at"]),
-    ("ix_return_files_published_at", "return_files", ["published_at"]),
-    ("ix_return_files_kind_published_at", "return_files", ["kind", "published_at"]),
+    ("ix_envois_created_at", "envois", ["created_at", "id"]),
+    ("ix_return_files_published_at", "return_files", ["published_at", "idflux", "nature", "ops"]),
+    (
+        "ix_return_files_kind_published_at",
+        "return_files",
+        ["kind", "published_at", "idflux", "nature", "ops"],
+    ),
     ("ix_pas_rates_siret_month_nir", "pas_rates", ["employer_siret", "month", "nir"]),
     ("ix_audit_log_actor_login", "audit_log", ["actor_login"]),
     ("ix_audit_log_action", "audit_log", ["action"]),
