@@ -13,7 +13,8 @@ from dsnlink.cli.output import console, emit, json_option
 from dsnlink.errors import PermissionDenied
 from dsnlink.settings import get_settings
 
-_DIR = click.Path(file_okay=False, path_type=Path)
+# Folders are checked by dsnlink itself, with its French messages (moved, not writable…).
+_DIR = click.Path(path_type=Path)
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
 
