@@ -16,14 +16,17 @@ from sqlalchemy.engine import URL
 from dsnlink.errors import BackupToolMissing, MaintenanceError
 from dsnlink.redaction import redact_text
 
+#: Where Debian and Ubuntu install each PostgreSQL version's tools (not on PATH).
+VERSIONED_ROOT = Path("/usr/lib/postgresql")
 
-def find_tool(name: str) -> str:
+
+def find_tool(name: str, *, root: Path = VERSIONED_ROOT) -> str:
     """``name`` on PATH, else the newest under /usr/lib/postgresql/*/bin (Debian, Ubuntu)."""
     found = shutil.which(name)
     if found:
         return found
     candidates = sorted(
-        Path("/usr/lib/postgresql").glob(f"*/bin/{name}"),
+        root.glob(f"*/bin/{name}"),
         key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0,
     )
     if candidates:
