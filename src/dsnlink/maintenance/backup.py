@@ -48,6 +48,12 @@ FILES = "files/"
 STAGING_PREFIX = ".dsnlink-staging-"
 STATE_SCOPE = "installation"
 STATE_KEY = "backup.state"
+#: Byte order, whatever the database's collation: the backup and the verify of a dump restored
+#: elsewhere must list the returns in the same order.
+PG_RETURNS_QUERY = (
+    "SELECT idflux, nature, ops, content FROM return_files "
+    'ORDER BY idflux COLLATE "C", nature COLLATE "C", ops COLLATE "C"'
+)
 
 #: Data-folder entries never copied: the database itself (copied consistently above), the
 #: master key, the réseau address (it may hold the database password), locks, backups.
@@ -320,12 +326,7 @@ def _snapshot_postgres(db: Database, staging: Path) -> tuple[dict[str, int], int
             tables = pg_counts(conn)
             rows: Iterable[Any] = ()
             if "return_files" in tables:
-                rows = conn.execution_options(yield_per=1000).execute(
-                    text(
-                        "SELECT idflux, nature, ops, content FROM return_files "
-                        "ORDER BY idflux, nature, ops"
-                    )
-                )
+                rows = conn.execution_options(yield_per=1000).execute(text(PG_RETURNS_QUERY))
             returns = _write_returns_list(staging, rows)
             settings_rows: list[dict[str, Any]] = []
             if "settings" in tables:

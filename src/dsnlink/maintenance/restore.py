@@ -20,6 +20,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from dsnlink.maintenance.backup import (
     DB_PGDUMP,
     DB_SQLITE,
     FILES,
+    PG_RETURNS_QUERY,
     RETURNS_LIST,
     BackupResult,
     default_target,
@@ -137,13 +139,13 @@ def _compare_counts(manifest: Manifest, counts: dict[str, int]) -> None:
         )
 
 
-def _sqlite_returns(conn: sqlite3.Connection) -> list[tuple[str, str, str, bytes | None]]:
+def _sqlite_returns(conn: sqlite3.Connection) -> Iterator[tuple[str, str, str, bytes | None]]:
     exists = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'return_files'"
     ).fetchone()
     if not exists:
-        return []
-    return list(
+        return iter(())
+    return iter(
         conn.execute(
             "SELECT idflux, nature, ops, content FROM return_files ORDER BY idflux, nature, ops"
         )
@@ -151,16 +153,21 @@ def _sqlite_returns(conn: sqlite3.Connection) -> list[tuple[str, str, str, bytes
 
 
 def _compare_returns(folder: Path, manifest: Manifest, rows: Any) -> None:
-    expected = (folder / RETURNS_LIST).read_text(encoding="utf-8").splitlines(keepends=True)
-    actual = list(returns_lines(rows))
-    if len(expected) != manifest.returns or actual != expected:
-        missing = len(set(expected) - set(actual))
+    """Stream the restored returns against ``returns.sha256``, line by line (same order)."""
+    differing = found = expected = 0
+    with (folder / RETURNS_LIST).open(encoding="utf-8") as listed:
+        actual = returns_lines(rows)
+        for want, got in zip_longest(listed, actual):
+            expected += want is not None
+            found += got is not None
+            differing += want != got
+    if differing or expected != manifest.returns:
         raise BackupCorrupt(
             "Des fichiers retour de la sauvegarde manquent ou ne correspondent pas à leur "
             "empreinte.",
-            differing=missing,
+            differing=differing,
             expected=manifest.returns,
-            found=len(actual),
+            found=found,
         )
 
 
@@ -204,16 +211,9 @@ def _check_pg(url: str, manifest: Manifest, folder: Path) -> None:
     try:
         with db.read() as conn:
             _compare_counts(manifest, pg_counts(conn))
-            rows: list[Any] = []
+            rows: Any = ()
             if "return_files" in manifest.tables:
-                rows = list(
-                    conn.execute(
-                        text(
-                            "SELECT idflux, nature, ops, content FROM return_files "
-                            "ORDER BY idflux, nature, ops"
-                        )
-                    )
-                )
+                rows = conn.execution_options(yield_per=1000).execute(text(PG_RETURNS_QUERY))
             _compare_returns(folder, manifest, rows)
     finally:
         db.dispose()
