@@ -16,7 +16,7 @@ from dsnlink.pipeline.tables import envois, pas_rates, return_files
 from dsnlink.store import tables as t
 from dsnlink.store.database import Database, open_database
 from dsnlink.store.schema import upgrade
-from tests.support.ledger_fill import Filled, fill
+from tests.support.web_fill import Filled, fill
 
 
 @pytest.fixture
