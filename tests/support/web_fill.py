@@ -1,5 +1,5 @@
-"""Fill a ledger quickly with plausible deposits, returns and PAS rates over many employers (bulk
-listing tests and ``bench/web.py``.
+"""Fill a ledger quickly with plausible deposits, returns and PAS rates over many employers
+(bulk inserts), for the listing tests and ``bench/web.py``.
 
 Shape: ``employers`` employers, each with ``deposits // employers`` monthly DSN (one month
 each, going back in time), every envoi deposited with an AEE (nature 10), a CCO or BAN (11),
