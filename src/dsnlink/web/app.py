@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 
 from dsnlink import __version__
 from dsnlink.web import errors
+from dsnlink.web.credential_checks import CredentialMemory
 from dsnlink.web.errors import API_PREFIX
 from dsnlink.web.routes import ROUTERS
 from dsnlink.web.security import SecurityMiddleware
@@ -70,10 +71,10 @@ def create_app(ctx: App, *, pipeline: Pipeline | None = None) -> FastAPI:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(HERE / "templates")),
         autoescape=True,
-        undefined=jinja2.StrictUndefined,
     )
     templates = Jinja2Templates(env=env)
     app.state.templates = templates
+    app.state.credential_memory = CredentialMemory()
     app.add_middleware(SecurityMiddleware)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

@@ -10,6 +10,7 @@ services are synchronous; the dependencies here are too.
   (a redirect to ``/connexion`` for pages, 401 for the API).
 - :func:`require` — ``Depends(require(Operation.USERS_LIST))``: the user, if the rights RULES
   allow each operation on their own objects (services check again, with the target).
+- :func:`pipeline` — the installation's pipeline (deposits, returns, rates), opened once.
 - :func:`render` — a template with the installation, the user and the navigation.
 """
 
@@ -26,11 +27,13 @@ from fastapi.templating import Jinja2Templates
 
 from dsnlink.accounts.rights import Operation, allowed
 from dsnlink.errors import AccountDisabled, NotAuthenticated, PermissionDenied
+from dsnlink.pipeline.context import Pipeline
+from dsnlink.setup import App
 from dsnlink.store.records import Module, User
 from dsnlink.web.sessions import COOKIE_NAME, Session, SessionStore
 
 if TYPE_CHECKING:
-    from dsnlink.setup import App
+    from dsnlink.web.app import PipelineHolder
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,7 @@ def current_user(request: Request) -> User:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
-Services = Annotated["App", Depends(services)]
+Services = Annotated[App, Depends(services)]
 
 
 def require(*rights: Operation | Module) -> Callable[[Request], User]:
@@ -164,3 +167,12 @@ def render(
     }
     base.update(context)
     return templates(request).TemplateResponse(request, template, base, status_code=status_code)
+
+
+def pipeline(request: Request) -> Pipeline:
+    """The installation's pipeline (ledger, portal client…), opened once per application."""
+    holder: PipelineHolder = request.app.state.pipeline
+    return holder.get()
+
+
+PipelineDep = Annotated[Pipeline, Depends(pipeline)]

@@ -44,9 +44,11 @@ class UserOut(BaseModel):
     builtin: bool
     created_at: datetime
     updated_at: datetime
+    #: The user's Net-entreprises identities, when the reader may see them (else empty).
+    identities: list[IdentityOut] = []
 
 
-def user_out(user: User) -> UserOut:
+def user_out(user: User, identities: list[Identity] | None = None) -> UserOut:
     return UserOut(
         login=user.login,
         display_name=user.display_name,
@@ -55,6 +57,7 @@ def user_out(user: User) -> UserOut:
         builtin=user.builtin,
         created_at=user.created_at,
         updated_at=user.updated_at,
+        identities=[identity_out(i) for i in identities or []],
     )
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dsnlink.web.routes import accounts, auth
+from dsnlink.web.routes import accounts, auth, identity
 
 ROUTERS: list[tuple[APIRouter, APIRouter]] = [
     (auth.pages, auth.api),
     (accounts.pages, accounts.api),
+    (identity.pages, identity.api),
 ]
