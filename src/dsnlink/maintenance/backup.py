@@ -67,6 +67,7 @@ _SKIP_NAMES = {
     "backups",
 }
 _SKIP_SUFFIXES = (".lock", ".key", archive.PARTIAL)
+_ADDRESSES_WITH_CREDENTIALS = {"database_url", "alert_webhook_url"}
 
 
 @dataclass
@@ -364,7 +365,8 @@ def _environment(settings: Settings, db: Database) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in type(settings).model_fields:
         value = getattr(settings, name)
-        if isinstance(value, SecretStr) or name == "database_url":
+        # Addresses may carry credentials (a database password, a webhook's token).
+        if isinstance(value, SecretStr) or name in _ADDRESSES_WITH_CREDENTIALS:
             out[name] = None if value is None else "(secret, non sauvegardé)"
         else:
             out[name] = str(value) if isinstance(value, Path) else value
