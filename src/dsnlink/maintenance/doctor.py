@@ -190,7 +190,7 @@ def _backups(settings: Settings, db: Database, now: datetime) -> list[Check]:
             Check(
                 "last_backup",
                 FAILURE if schedule else WARNING,
-                "Aucune sauvegarde réussie n'a été trouvée.",
+                f"Aucune sauvegarde réussie n'a été trouvée dans {folder}.",
                 "Lancez « dsnlink backup » et programmez-les (« dsnlink backup schedule set »).",
                 facts,
             )
