@@ -31,7 +31,7 @@ from sqlalchemy import text
 from dsnlink import __version__
 from dsnlink.errors import InstallationMissing
 from dsnlink.maintenance import archive
-from dsnlink.maintenance.archive import Manifest, Member
+from dsnlink.maintenance.archive import Manifest
 from dsnlink.maintenance.pgtools import find_tool, libpq_args, run_tool
 from dsnlink.maintenance.target import check_target
 from dsnlink.settings import Settings
@@ -409,6 +409,3 @@ def _copy_data_files(settings: Settings, staging: Path, exclude: list[Path]) -> 
 def _write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-
-
-__all__ = ["BackupResult", "Member", "take_backup"]

@@ -8,7 +8,6 @@ is there to report. Exit code: 0 healthy, 1 warnings, 2 at least one failure.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -327,6 +326,3 @@ def _deadlines(items: list[Any], now: datetime) -> Check:
             facts,
         )
     return Check("deadlines", OK, "Aucune échéance en danger.", facts=facts)
-
-
-Renderer = Callable[[Health], None]
