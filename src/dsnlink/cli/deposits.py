@@ -238,6 +238,7 @@ def watch(
 ) -> None:
     """Surveille un dossier : chaque fichier DSN déposé par la paie y est déposé, une fois."""
     from dsnlink.jobs.runner import Runner, runner_lock
+    from dsnlink.maintenance.schedule import BackupStep
     from dsnlink.pipeline.watch import Watcher
 
     if folder.exists() and not folder.is_dir():
@@ -254,6 +255,7 @@ def watch(
             session.pipeline,
             concurrency=settings.pipeline_concurrency,
             per_identity=settings.pipeline_identity_concurrency,
+            periodic=[BackupStep(settings, session.app.db, session.pipeline)],
         )
         with runner_lock(settings.data_dir / "runner.lock"):
             if once:
