@@ -22,7 +22,10 @@ first.
     │   ├── AuthenticationFailed           wrong login or password (local account)
     │   ├── LoginThrottled                 too many failures: wait
     │   ├── AccountDisabled                the local account is disabled
-    │   └── PermissionDenied               the right needed is missing
+    │   ├── PermissionDenied               the right needed is missing
+    │   ├── NotAuthenticated               web: no valid session (log in first)
+    │   ├── ReauthenticationRequired       web: confirm one's own password first
+    │   └── CrossSiteRequest               web: a state change coming from another site
     ├── NotFound                           an object that does not exist
     ├── Conflict                           would duplicate or break an invariant
     ├── StoreError                         the database
@@ -186,6 +189,26 @@ class PermissionDenied(AccessError):
     code = "access.permission_denied"
     default_message = "Vous n'avez pas le droit d'effectuer cette opération."
     default_remedy = "Demandez le droit nécessaire à un administrateur."
+
+
+class NotAuthenticated(AccessError):
+    code = "access.not_authenticated"
+    default_message = "Vous n'êtes pas connecté, ou votre session a expiré."
+    default_remedy = "Connectez-vous à nouveau."
+
+
+class ReauthenticationRequired(AccessError):
+    code = "access.reauthentication_required"
+    default_message = "Confirmez d'abord votre propre mot de passe dsnlink."
+    default_remedy = (
+        "Saisissez votre mot de passe dans « Confirmer mon mot de passe », puis recommencez."
+    )
+
+
+class CrossSiteRequest(AccessError):
+    code = "access.cross_site"
+    default_message = "Requête refusée : elle ne vient pas d'une page de dsnlink."
+    default_remedy = "Rechargez la page de dsnlink et recommencez depuis celle-ci."
 
 
 # --- objects and store ----------------------------------------------------------------------
