@@ -204,6 +204,7 @@ def _render_detail(detail: dict[str, Any]) -> None:
 def run(until_idle: bool, interval: float) -> None:
     """Fait avancer les dépôts : envoi, vérifications, relève des retours, alertes."""
     from dsnlink.jobs.runner import Runner, runner_lock
+    from dsnlink.maintenance.schedule import BackupStep
 
     with background_pipeline() as (app, pipeline):
         settings = app.settings
@@ -211,6 +212,7 @@ def run(until_idle: bool, interval: float) -> None:
             pipeline,
             concurrency=settings.pipeline_concurrency,
             per_identity=settings.pipeline_identity_concurrency,
+            periodic=[BackupStep(settings, app.db, pipeline)],
         )
         with runner_lock(settings.data_dir / "runner.lock"):
             if until_idle:
