@@ -509,6 +509,13 @@ class IdentityFailing(PipelineError):
     )
 
 
+class WorkerError(PipelineError):
+    """Réseau workers: wrong kind of installation, job queue missing, a runner in the way."""
+
+    code = "pipeline.worker"
+    default_message = "Le worker ne peut pas démarrer."
+
+
 class SimulatorError(DsnlinkError):
     code = "simulator"
     default_message = "Erreur du simulateur Net-entreprises."

@@ -103,7 +103,7 @@ def open_pipeline(
     try:
         yield Pipeline(
             ledger=SqlLedger(app.db),
-            portal=ApiDsnPortal(portal_client, identities.credentials, settings.data_dir),
+            portal=ApiDsnPortal(portal_client, identities.credentials),
             identities=identities,
             checker=NormeChecker(),
             parser=GipMdsReturnParser(),
