@@ -15,7 +15,13 @@ import pytest
 from dsnlink.pipeline.sql import SqlLedger
 from dsnlink.simulator.server import RunningSimulator, running_simulator
 from dsnlink.web.routes import _uploads
-from tests.integration.web.business_world import WebWorld, asgi_app, build_web_world, client_as
+from tests.integration.web.business_world import (
+    CANARY,
+    WebWorld,
+    asgi_app,
+    build_web_world,
+    client_as,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -277,6 +283,39 @@ async def test_journal_filters_and_never_a_secret(world: WebWorld) -> None:
         )
         page = await client.get("/journal", params={"action": "identity.set"})
         assert page.status_code == 200 and "identity.set" in page.text
-        assert "Refonte01" not in page.text and "Refonte01" not in json.dumps(entries)
+        assert CANARY not in page.text and CANARY not in json.dumps(entries)
         bad = await client.get("/journal", params={"du": "hier"})
         assert bad.status_code in {400, 422}
+
+
+async def test_the_net_entreprises_password_appears_in_no_page_answer_or_log(
+    world: WebWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.integration.web.test_business_rights import ROUTES
+
+    asgi = asgi_app(world.app)
+    async with client_as(asgi, "dupont") as client:
+        made = await client.post("/api/v1/deposits", files={"file": ("a.dsn", world.dsn(0))})
+        assert made.status_code == 201, made.text
+        world.sim.advance("10m")
+        world.sim.advance("4d")
+        assert (await client.post("/api/v1/deposits/run")).status_code == 200
+        envoi = made.json()["envois"][0]
+    async with client_as(asgi, "tout") as client:
+        paths = [path for method, _, path, _ in ROUTES if method == "GET"]
+        paths += [
+            f"/depots/{envoi['id']}",
+            f"/api/v1/deposits/{envoi['id']}",
+            f"/retours/{envoi['idflux']}/10",
+            f"/api/v1/returns/{envoi['idflux']}/10",
+            f"/taux-pas?siret={world.employers[0]}",
+            "/api/v1/openapi.json",
+        ]
+        seen = 0
+        for path in paths:
+            answer = await client.get(path)
+            assert CANARY not in answer.text, path
+            seen += answer.status_code == 200
+        assert seen >= 18  # the unknown ids of the rights table answer 404
+    out = capsys.readouterr()
+    assert CANARY not in out.out and CANARY not in out.err
