@@ -31,7 +31,7 @@ from dsnlink.errors import (
 from dsnlink.logs import get_logger
 from dsnlink.redaction import register_secret
 from dsnlink.setup import App
-from dsnlink.store.records import Environment, Identity, IdentityState, User
+from dsnlink.store.records import Environment, Identity, User
 from dsnlink.web.credential_checks import CredentialMemory
 from dsnlink.web.deps import CurrentUser, Services, current_session, now, render, sessions
 from dsnlink.web.errors import error_body
@@ -231,10 +231,7 @@ def save_identity(
         )
         if _memory(request).verdict(fingerprint) is True:
             # These exact values just passed « Tester la connexion »: the sheet's green marks.
-            try:
-                saved = ctx.accounts.identities.record_state(actor, saved.id, IdentityState.OK)
-            except DsnlinkError as exc:  # e.g. configuration without declarations
-                log.info("identity_state_not_recorded", code=exc.code)
+            saved = ctx.accounts.identities.mark_verified(actor, saved.id)
     return saved
 
 
