@@ -62,7 +62,11 @@ first.
     │   ├── DuplicateDeclaration           a real monthly DSN already deposited for that month
     │   ├── StateConflict                  an envoi moved on meanwhile (another worker)
     │   └── IdentityFailing                credentials refused earlier: nothing is sent
-    └── SimulatorError                     the local Net-entreprises simulator
+    ├── SimulatorError                     the local Net-entreprises simulator
+    └── MaintenanceError                   backups, restores, schedules
+        ├── BackupTargetError              backup folder missing, not writable, too full
+        ├── BackupCorrupt                  an archive that is truncated, altered or incomplete
+        └── BackupToolMissing              pg_dump / pg_restore not installed
 """
 
 from __future__ import annotations
@@ -499,7 +503,47 @@ class IdentityFailing(PipelineError):
     )
 
 
+class WorkerError(PipelineError):
+    """Réseau workers: wrong kind of installation, job queue missing, a runner in the way."""
+
+    code = "pipeline.worker"
+    default_message = "Le worker ne peut pas démarrer."
+
+
 class SimulatorError(DsnlinkError):
     code = "simulator"
     default_message = "Erreur du simulateur Net-entreprises."
     exit_code = 13
+
+
+# --- maintenance: backups and restores ------------------------------------------------------
+
+
+class MaintenanceError(DsnlinkError):
+    code = "maintenance"
+    default_message = "Erreur pendant une opération de maintenance."
+    exit_code = 14
+
+
+class BackupTargetError(MaintenanceError):
+    code = "maintenance.backup_target"
+    default_message = "Le dossier de sauvegarde n'est pas utilisable."
+    default_remedy = (
+        "Vérifiez le dossier, ou choisissez-en un autre avec « dsnlink backup schedule set --to "
+        "DOSSIER »."
+    )
+
+
+class BackupCorrupt(MaintenanceError):
+    code = "maintenance.backup_corrupt"
+    default_message = "Cette sauvegarde est endommagée ou incomplète : elle ne peut pas servir."
+    default_remedy = "Utilisez une autre sauvegarde (« dsnlink backup list »)."
+
+
+class BackupToolMissing(MaintenanceError):
+    code = "maintenance.tool_missing"
+    default_message = "Un outil PostgreSQL nécessaire à la sauvegarde est introuvable."
+    default_remedy = (
+        "Installez le client PostgreSQL (paquet postgresql-client), de la même version que le "
+        "serveur ou plus récente."
+    )

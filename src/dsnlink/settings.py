@@ -121,6 +121,32 @@ class Settings(BaseSettings):
     pipeline_max_polls: int = Field(
         default=15, ge=1, description="Polls of a deposit's returns before asking a person."
     )
+    worker_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="Réseau: pipeline steps one worker process runs at once.",
+    )
+    worker_dispatch_seconds: int = Field(
+        default=5,
+        ge=1,
+        le=60,
+        description="Réseau: how often due deposits and polls are put in the job queue.",
+    )
+    worker_heartbeat_seconds: float = Field(
+        default=10, gt=0, description="Réseau: how often a worker tells the database it is alive."
+    )
+    worker_stalled_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="Réseau: silence after which a worker is dead and its jobs are run again.",
+    )
+    worker_sync_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=59,
+        description="Réseau: how often the declarant-wide returns listing is walked.",
+    )
     pipeline_kill_points: str = Field(
         default="", description="Tests only: kill the process at these points (crash tests)."
     )

@@ -18,6 +18,7 @@ from dsnlink.accounts.base import Services, audit
 from dsnlink.accounts.users import UserService
 from dsnlink.accounts.validation import check_local_password, check_text
 from dsnlink.errors import Conflict, InstallationMissing, InvalidInput
+from dsnlink.jobs.queue_schema import ensure_queue_schema
 from dsnlink.settings import Settings
 from dsnlink.store import Database, SqlSealedSecretStore, SqlStore, check_schema, open_database
 from dsnlink.store.records import Installation, Mode
@@ -124,7 +125,9 @@ def upgrade_database(settings: Settings) -> tuple[str | None, str]:
     try:
         if current_revision(db) is None:
             check_schema(db)  # an empty database: no installation here, say so
-        return upgrade(db)
+        result = upgrade(db)
+        ensure_queue_schema(db)  # réseau: the job queue of ``dsnlink worker``
+        return result
     finally:
         db.dispose()
 
@@ -167,6 +170,7 @@ def init_installation(
     try:
         _refuse_existing(db)
         _, revision = upgrade(db)
+        ensure_queue_schema(db)
         if settings.master_key is None and find_keyring(settings) is None:
             create_master_key(settings)
         if database_url_option is not None:

@@ -203,7 +203,9 @@ def _render_detail(detail: dict[str, Any]) -> None:
 @click.option("--interval", type=click.FloatRange(0.1), default=5.0, show_default=True)
 def run(until_idle: bool, interval: float) -> None:
     """Fait avancer les dépôts : envoi, vérifications, relève des retours, alertes."""
-    from dsnlink.jobs.runner import Runner, runner_lock
+    from dsnlink.jobs.locks import runner_lock
+    from dsnlink.jobs.runner import Runner
+    from dsnlink.maintenance.schedule import BackupStep
 
     with background_pipeline() as (app, pipeline):
         settings = app.settings
@@ -211,8 +213,9 @@ def run(until_idle: bool, interval: float) -> None:
             pipeline,
             concurrency=settings.pipeline_concurrency,
             per_identity=settings.pipeline_identity_concurrency,
+            periodic=[BackupStep(settings, app.db, pipeline)],
         )
-        with runner_lock(settings.data_dir / "runner.lock"):
+        with runner_lock(app.db, settings.data_dir / "runner.lock"):
             if until_idle:
                 done = runner.run_until_idle()
                 runner.sync_returns()
@@ -235,7 +238,9 @@ def watch(
     folder: Path, test_first: bool, interval: float, once: bool, as_login: str | None
 ) -> None:
     """Surveille un dossier : chaque fichier DSN déposé par la paie y est déposé, une fois."""
-    from dsnlink.jobs.runner import Runner, runner_lock
+    from dsnlink.jobs.locks import runner_lock
+    from dsnlink.jobs.runner import Runner
+    from dsnlink.maintenance.schedule import BackupStep
     from dsnlink.pipeline.watch import Watcher
 
     if folder.exists() and not folder.is_dir():
@@ -252,8 +257,9 @@ def watch(
             session.pipeline,
             concurrency=settings.pipeline_concurrency,
             per_identity=settings.pipeline_identity_concurrency,
+            periodic=[BackupStep(settings, session.app.db, session.pipeline)],
         )
-        with runner_lock(settings.data_dir / "runner.lock"):
+        with runner_lock(session.app.db, settings.data_dir / "runner.lock"):
             if once:
                 for _ in range(2):
                     for picked in watcher.scan_once():
