@@ -8,6 +8,7 @@ deposits share it, so SQLite's writers queue on the same in-process lock instead
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import threading
 from typing import Any
@@ -47,29 +48,35 @@ def serve(host: str, port: int, no_runner: bool, interval: float, json_output: b
     """Ouvre le Centre de maintenance dans le navigateur (et fait avancer les dépôts)."""
     import uvicorn
 
-    from dsnlink.jobs.runner import Runner, runner_lock
+    from dsnlink.jobs.locks import runner_lock
+    from dsnlink.jobs.runner import Runner
     from dsnlink.pipeline.setup import open_pipeline
     from dsnlink.web.app import create_app
 
-    with open_installation() as app, open_pipeline(app) as pipeline:
+    with (
+        open_installation() as app,
+        open_pipeline(app) as pipeline,
+        contextlib.ExitStack() as held,
+    ):
         settings = app.settings
         threads: list[threading.Thread] = []
         stoppers: list[Any] = []
-        lock = None
         runner_state = "disabled"
         if not no_runner:
-            lock = runner_lock(settings.data_dir / "runner.lock")
             try:
-                lock.__enter__()
+                held.enter_context(runner_lock(app.db, settings.data_dir / "runner.lock"))
             except PipelineError as exc:
-                lock = None
                 runner_state = "elsewhere"
                 err_console.print(f"[yellow]{exc.message}[/] Les dépôts avancent par lui.")
             else:
+                from dsnlink.maintenance.schedule import BackupStep
+
                 runner = Runner(
                     pipeline,
                     concurrency=settings.pipeline_concurrency,
                     per_identity=settings.pipeline_identity_concurrency,
+                    # The scheduled backup, as « dsnlink run » takes it.
+                    periodic=[BackupStep(settings, app.db, pipeline)],
                 )
                 threads.append(
                     threading.Thread(
@@ -131,8 +138,6 @@ def serve(host: str, port: int, no_runner: bool, interval: float, json_output: b
                 stop()
             for thread in threads:
                 thread.join(timeout=30)
-            if lock is not None:
-                lock.__exit__(None, None, None)
 
 
 COMMANDS = [serve]
