@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.web.conftest import ADMIN_PASSWORD
+from tests.integration.web.conftest import ADMIN_PASSWORD, BASE_URL, USER_PASSWORD
 from tests.support.web import DUPONT, DUPONT_PASSWORD, PortalWorld
 
 pytestmark = pytest.mark.anyio
@@ -162,3 +162,33 @@ async def test_the_canary_appears_in_no_page_answer_or_log(
     # The page never sends the stored password back, even in a value attribute.
     page = seen[3]
     assert 'name="password" type="password" value=""' in page
+
+
+async def test_a_declarant_enters_and_tests_their_own_credentials(
+    portal_app: Any, world: PortalWorld
+) -> None:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=portal_app),
+        base_url=BASE_URL,
+        headers={"Origin": BASE_URL},
+    ) as dupont:
+        logged = await dupont.post(
+            "/api/v1/session", json={"login": "dupont", "password": USER_PASSWORD}
+        )
+        assert logged.status_code == 200
+        # Another user's tab: refused (configuration needed).
+        assert (await dupont.get("/comptes/martin/net-entreprises")).status_code == 403
+        confirm = await dupont.post("/comptes/dupont/confirmer", data={"password": USER_PASSWORD})
+        assert confirm.status_code == 303
+        typed = {**DUPONT, "environment": "simulator", "password": DUPONT_PASSWORD}
+        lines = await _stream(dupont, "dupont", typed)
+        assert lines[-1]["all_green"], lines[-1]
+        saved = await dupont.post("/comptes/dupont/net-entreprises", data=typed)
+        assert saved.status_code == 303
+        page = await dupont.get("/comptes/dupont/net-entreprises")
+        assert "Vérifiée" in page.text
+        # The stored identity, tested again without typing the password.
+        again = await dupont.post("/api/v1/users/dupont/connection-test", json={})
+        assert again.json()["all_green"]
+        assert len(world.sim.attempts(DUPONT["siret"])) == 2
+        assert DUPONT_PASSWORD not in page.text + again.text
