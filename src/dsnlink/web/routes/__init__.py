@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dsnlink.web.routes import accounts, auth, identity
+from dsnlink.web.routes import accounts, auth, connection, identity
 
 ROUTERS: list[tuple[APIRouter, APIRouter]] = [
     (auth.pages, auth.api),
     (accounts.pages, accounts.api),
     (identity.pages, identity.api),
+    (connection.pages, connection.api),
 ]
