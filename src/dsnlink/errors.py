@@ -22,7 +22,10 @@ first.
     │   ├── AuthenticationFailed           wrong login or password (local account)
     │   ├── LoginThrottled                 too many failures: wait
     │   ├── AccountDisabled                the local account is disabled
-    │   └── PermissionDenied               the right needed is missing
+    │   ├── PermissionDenied               the right needed is missing
+    │   ├── NotAuthenticated               web: no valid session (log in first)
+    │   ├── ReauthenticationRequired       web: confirm one's own password first
+    │   └── CrossSiteRequest               web: a state change coming from another site
     ├── NotFound                           an object that does not exist
     ├── Conflict                           would duplicate or break an invariant
     ├── StoreError                         the database
@@ -59,7 +62,11 @@ first.
     │   ├── DuplicateDeclaration           a real monthly DSN already deposited for that month
     │   ├── StateConflict                  an envoi moved on meanwhile (another worker)
     │   └── IdentityFailing                credentials refused earlier: nothing is sent
-    └── SimulatorError                     the local Net-entreprises simulator
+    ├── SimulatorError                     the local Net-entreprises simulator
+    └── MaintenanceError                   backups, restores, schedules
+        ├── BackupTargetError              backup folder missing, not writable, too full
+        ├── BackupCorrupt                  an archive that is truncated, altered or incomplete
+        └── BackupToolMissing              pg_dump / pg_restore not installed
 """
 
 from __future__ import annotations
@@ -182,6 +189,26 @@ class PermissionDenied(AccessError):
     code = "access.permission_denied"
     default_message = "Vous n'avez pas le droit d'effectuer cette opération."
     default_remedy = "Demandez le droit nécessaire à un administrateur."
+
+
+class NotAuthenticated(AccessError):
+    code = "access.not_authenticated"
+    default_message = "Vous n'êtes pas connecté, ou votre session a expiré."
+    default_remedy = "Connectez-vous à nouveau."
+
+
+class ReauthenticationRequired(AccessError):
+    code = "access.reauthentication_required"
+    default_message = "Confirmez d'abord votre propre mot de passe dsnlink."
+    default_remedy = (
+        "Saisissez votre mot de passe dans « Confirmer mon mot de passe », puis recommencez."
+    )
+
+
+class CrossSiteRequest(AccessError):
+    code = "access.cross_site"
+    default_message = "Requête refusée : elle ne vient pas d'une page de dsnlink."
+    default_remedy = "Rechargez la page de dsnlink et recommencez depuis celle-ci."
 
 
 # --- objects and store ----------------------------------------------------------------------
@@ -495,3 +522,36 @@ class SimulatorError(DsnlinkError):
     code = "simulator"
     default_message = "Erreur du simulateur Net-entreprises."
     exit_code = 13
+
+
+# --- maintenance: backups and restores ------------------------------------------------------
+
+
+class MaintenanceError(DsnlinkError):
+    code = "maintenance"
+    default_message = "Erreur pendant une opération de maintenance."
+    exit_code = 14
+
+
+class BackupTargetError(MaintenanceError):
+    code = "maintenance.backup_target"
+    default_message = "Le dossier de sauvegarde n'est pas utilisable."
+    default_remedy = (
+        "Vérifiez le dossier, ou choisissez-en un autre avec « dsnlink backup schedule set --to "
+        "DOSSIER »."
+    )
+
+
+class BackupCorrupt(MaintenanceError):
+    code = "maintenance.backup_corrupt"
+    default_message = "Cette sauvegarde est endommagée ou incomplète : elle ne peut pas servir."
+    default_remedy = "Utilisez une autre sauvegarde (« dsnlink backup list »)."
+
+
+class BackupToolMissing(MaintenanceError):
+    code = "maintenance.tool_missing"
+    default_message = "Un outil PostgreSQL nécessaire à la sauvegarde est introuvable."
+    default_remedy = (
+        "Installez le client PostgreSQL (paquet postgresql-client), de la même version que le "
+        "serveur ou plus récente."
+    )

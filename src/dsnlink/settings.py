@@ -168,6 +168,19 @@ class Settings(BaseSettings):
         default=None, description="URL that receives every alert as a JSON POST."
     )
 
+    # --- web (dsnlink serve) -------------------------------------------------------------
+    web_session_minutes: int = Field(
+        default=120, ge=1, description="A web session ends after this many idle minutes."
+    )
+    web_confirm_minutes: int = Field(
+        default=10,
+        ge=1,
+        description="After confirming one's own password, credentials may be edited this long.",
+    )
+    web_upload_max_bytes: int = Field(
+        default=50_000_000, ge=1024, description="Largest file accepted by a web upload."
+    )
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "dsnlink.sqlite3"

@@ -108,6 +108,14 @@ class IdentityService:
             register_secret(values.password)
         values.checked()
         confirm_password(self._ctx, actor, confirm)
+        return self.set_confirmed(actor, owner_login=owner_login, values=values)
+
+    def set_confirmed(self, actor: User, *, owner_login: str, values: IdentityInput) -> Identity:
+        """:meth:`set` for an interface that had the actor re-type their own password itself
+        moments ago (the web's confirmation, valid a few minutes in the browser session)."""
+        if values.password is not None:
+            register_secret(values.password)
+        values.checked()
         now = self._ctx.clock()
         with self._ctx.store.write() as r:
             owner = user_by_login(r, owner_login)
@@ -165,6 +173,12 @@ class IdentityService:
             changed=changed,
         )
         return result
+
+    def check_can_set(self, actor: User, owner_login: str) -> None:
+        """Raise unless ``actor`` may enter ``owner_login``'s credentials (testing typed ones)."""
+        with self._ctx.store.read() as r:
+            owner = user_by_login(r, owner_login)
+            authorise(r, actor, Operation.IDENTITY_SET, owner)
 
     def show(self, actor: User, owner_login: str | None = None) -> list[Identity]:
         """The identities of ``owner_login`` (default: the actor's own), without password."""

@@ -205,6 +205,7 @@ def run(until_idle: bool, interval: float) -> None:
     """Fait avancer les dépôts : envoi, vérifications, relève des retours, alertes."""
     from dsnlink.jobs.locks import runner_lock
     from dsnlink.jobs.runner import Runner
+    from dsnlink.maintenance.schedule import BackupStep
 
     with background_pipeline() as (app, pipeline):
         settings = app.settings
@@ -212,6 +213,7 @@ def run(until_idle: bool, interval: float) -> None:
             pipeline,
             concurrency=settings.pipeline_concurrency,
             per_identity=settings.pipeline_identity_concurrency,
+            periodic=[BackupStep(settings, app.db, pipeline)],
         )
         with runner_lock(app.db, settings.data_dir / "runner.lock"):
             if until_idle:
@@ -238,6 +240,7 @@ def watch(
     """Surveille un dossier : chaque fichier DSN déposé par la paie y est déposé, une fois."""
     from dsnlink.jobs.locks import runner_lock
     from dsnlink.jobs.runner import Runner
+    from dsnlink.maintenance.schedule import BackupStep
     from dsnlink.pipeline.watch import Watcher
 
     if folder.exists() and not folder.is_dir():
@@ -254,6 +257,7 @@ def watch(
             session.pipeline,
             concurrency=settings.pipeline_concurrency,
             per_identity=settings.pipeline_identity_concurrency,
+            periodic=[BackupStep(settings, session.app.db, session.pipeline)],
         )
         with runner_lock(session.app.db, settings.data_dir / "runner.lock"):
             if once:

@@ -33,7 +33,7 @@ def _already_running() -> RunnerBusy:
 def runner_lock(db: Database, path: Path) -> Iterator[None]:
     """Hold the single-runner lock of ``db`` for the block (``path``: the SQLite lock file)."""
     if db.is_sqlite:
-        with _file_lock(path):
+        with file_lock(path):
             yield
         return
     from dsnlink.jobs.queue import live_workers
@@ -68,7 +68,7 @@ def runner_running(db: Database) -> bool:
 
 
 @contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
+def file_lock(path: Path) -> Iterator[None]:
     import fcntl
 
     path.parent.mkdir(parents=True, exist_ok=True)

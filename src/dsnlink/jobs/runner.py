@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -42,6 +42,7 @@ class Runner:
         concurrency: int = 16,
         per_identity: int = 4,
         on_step: Callable[[Envoi], None] | None = None,
+        periodic: Sequence[Callable[[], object]] = (),
     ) -> None:
         if concurrency < 1 or per_identity < 1:
             raise ValueError("concurrency must be at least 1")
@@ -49,6 +50,8 @@ class Runner:
         self.concurrency = concurrency
         self.per_identity = per_identity
         self.on_step = on_step
+        #: Other periodic work (the scheduled backup), run with the returns sync.
+        self.periodic = list(periodic)
         self._failures: Counter[str] = Counter()
         self._stop = threading.Event()
 
@@ -146,9 +149,18 @@ class Runner:
             if rounds % sync_every == 0:
                 self.sync_returns()
                 alert_deadlines(self.pipeline)
+                self.run_periodic()
             rounds += 1
             if report.ran == 0:
                 self._stop.wait(interval)
+
+    def run_periodic(self) -> None:
+        """Each periodic task once; one failing never stops the runner or the others."""
+        for task in self.periodic:
+            try:
+                task()
+            except Exception as exc:  # noqa: BLE001 - the task reports its own failures
+                log.error("periodic_failed", task=type(task).__name__, error=type(exc).__name__)
 
     def stop(self) -> None:
         self._stop.set()

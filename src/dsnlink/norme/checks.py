@@ -1,13 +1,15 @@
 """Per-rubrique hooks of the validator: keys, dates, norme and nature switches, summary.
 
 A hook receives the line number and the raw line (``S..,'value'``); it returns True when it
-switched the norme tables, so that the hot loop reloads them.
+switched the norme tables, so that the hot loop reloads them. The tables hold hooks unbound
+(``Hooks._nir``), called with the validator's ``Hooks`` instance first: one table per norme
+version and nature serves every validator of the process.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
@@ -22,7 +24,8 @@ if TYPE_CHECKING:
 
 _DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
-Hook = Callable[[int, bytes], bool]
+#: a hook, unbound: ``hook(hooks, lineno, line)``
+Hook = Callable[["Hooks", int, bytes], bool]
 
 #: rubriques read only for the employee list of the summary
 EMPLOYEE_FIELDS = frozenset(
@@ -31,6 +34,36 @@ EMPLOYEE_FIELDS = frozenset(
         "S21.G00.50.006", "S21.G00.50.007", "S21.G00.50.008", "S21.G00.50.009",
     }
 )  # fmt: skip
+
+
+#: rubrique → name of the Hooks method that reads it
+_HOOKS: dict[str, str] = {
+    "S10.G00.00.001": "_software",
+    "S10.G00.00.005": "_test",
+    "S10.G00.00.006": "_norme",
+    "S10.G00.00.008": "_envoi_type",
+    "S10.G00.01.001": "_emitter_siren",
+    "S10.G00.01.002": "_emitter_nic",
+    "S20.G00.05.001": "_nature",
+    "S20.G00.05.002": "_decl_type",
+    "S20.G00.05.003": "_fraction",
+    "S20.G00.05.004": "_sequence",
+    "S20.G00.05.005": "_month",
+    "S20.G00.05.007": "_file_date",
+    "S21.G00.06.001": "_siren",
+    "S21.G00.11.001": "_nic",
+    "S21.G00.30.001": "_nir",
+    "S21.G00.30.002": "_last_name",
+    "S21.G00.30.004": "_first_names",
+    "S21.G00.30.019": "_matricule",
+    "S21.G00.30.020": "_ntt",
+    "S21.G00.50.006": "_pas_rate",
+    "S21.G00.50.007": "_pas_rate_type",
+    "S21.G00.50.008": "_crm_id",
+    "S21.G00.50.009": "_pas_amount",
+    "S90.G00.90.001": "_total_lines",
+    "S90.G00.90.002": "_total_declarations",
+}
 
 
 def is_calendar_date(value: str) -> bool:
@@ -62,38 +95,15 @@ class Hooks:
         self.s90_total_line: int | None = None
         self.s90_decls: int | None = None
         self.s90_line: int | None = None
-        self._table: dict[str, Hook] = {
-            "S10.G00.00.001": self._software,
-            "S10.G00.00.005": self._test,
-            "S10.G00.00.006": self._norme,
-            "S10.G00.00.008": self._envoi_type,
-            "S10.G00.01.001": self._emitter_siren,
-            "S10.G00.01.002": self._emitter_nic,
-            "S20.G00.05.001": self._nature,
-            "S20.G00.05.002": self._decl_type,
-            "S20.G00.05.003": self._fraction,
-            "S20.G00.05.004": self._sequence,
-            "S20.G00.05.005": self._month,
-            "S20.G00.05.007": self._file_date,
-            "S21.G00.06.001": self._siren,
-            "S21.G00.11.001": self._nic,
-            "S21.G00.30.001": self._nir,
-            "S21.G00.30.002": self._last_name,
-            "S21.G00.30.004": self._first_names,
-            "S21.G00.30.019": self._matricule,
-            "S21.G00.30.020": self._ntt,
-            "S21.G00.50.006": self._pas_rate,
-            "S21.G00.50.007": self._pas_rate_type,
-            "S21.G00.50.008": self._crm_id,
-            "S21.G00.50.009": self._pas_amount,
-            "S90.G00.90.001": self._total_lines,
-            "S90.G00.90.002": self._total_declarations,
-        }
 
-    def for_rubrique(self, spec: RubriqueSpec) -> Hook | None:
-        if not self.employees and spec.rid in EMPLOYEE_FIELDS:
+    @staticmethod
+    def for_rubrique(spec: RubriqueSpec, employees: bool) -> Hook | None:
+        """The hook of a rubrique as a plain function called ``hook(hooks, lineno, line)``:
+        unbound, so that the validator's tables can be shared by every validator."""
+        if not employees and spec.rid in EMPLOYEE_FIELDS:
             return None  # nobody reads them: one call less per line on very large files
-        return self._table.get(spec.rid)
+        name = _HOOKS.get(spec.rid)
+        return None if name is None else cast("Hook", getattr(Hooks, name))
 
     # --- lifecycle (called by the structure) ----------------------------------------------------
 
@@ -117,7 +127,12 @@ class Hooks:
     # --- checks -------------------------------------------------------------------------------
 
     def _check_siren(self, lineno: int, rid: str, value: str) -> None:
-        if len(value) == 9 and value.isdigit() and not stdnum_siren.is_valid(value):
+        if (
+            len(value) == 9
+            and value.isascii()
+            and value.isdigit()
+            and not stdnum_siren.is_valid(value)
+        ):
             self.v.add(
                 "key.siren",
                 f"Le SIREN {value} ({rid}) a une clé de contrôle fausse.",
@@ -130,7 +145,12 @@ class Hooks:
         if not siren or len(siren) != 9 or not stdnum_siren.is_valid(siren):
             return
         siret = siren + nic
-        if len(siret) == 14 and siret.isdigit() and not stdnum_siret.is_valid(siret):
+        if (
+            len(siret) == 14
+            and siret.isascii()
+            and siret.isdigit()
+            and not stdnum_siret.is_valid(siret)
+        ):
             self.v.add(
                 "key.siret",
                 f"Le SIRET {siret} (SIREN + NIC {rid}) a une clé de contrôle fausse.",

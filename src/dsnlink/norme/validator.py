@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from dsnlink.norme import oddities
-from dsnlink.norme.checks import Hooks, is_calendar_date
+from dsnlink.norme.checks import Hook, Hooks, is_calendar_date
 from dsnlink.norme.findings import Report, make_finding
 from dsnlink.norme.norm import NEVER, BlockSpec, Model, RubriqueSpec, diagnose, get_model
 from dsnlink.norme.source import Source, SourceInfo, iter_batches, open_source
@@ -26,16 +26,25 @@ SLICE = 4096
 #: bound of the cache of known-valid lines (memory stays flat on huge files)
 KNOWN_LINES_MAX = 20_000
 
-#: (block id, rubrique number, value matcher, mandatory bit, hook, spec)
+#: (block id, rubrique number, cacheable, value matcher, mandatory bit, hook, spec)
 Entry = tuple[
     bytes,
     int,
     bool,
     Callable[..., Any],
     int,
-    Callable[[int, bytes], bool] | None,
+    Hook | None,
     RubriqueSpec,
 ]
+Tables = tuple[dict[bytes, Entry], dict[bytes, Entry]]
+
+#: The tables of each (norme version, nature, employee hooks on), shared by every validator of
+#: the process: building one takes milliseconds, a small file is checked in about as long. The
+#: second dict holds whole lines known valid (enumerations at first, then the values found valid
+#: as files are checked): a line's validity depends on the model only, so sharing it is safe.
+_TABLES: dict[tuple[str, str, bool], Tables] = {}
+#: one bytes object per block id, whatever the table: the hot loop compares blocks by identity
+_BLOCK_NAMES: dict[bytes, bytes] = {}
 
 
 #: a line that is not a well-formed rubrique of the norme: handled by ``odd_line`` in order
@@ -51,8 +60,7 @@ class Validator:
         self.summary: Summary = self.report.summary
         self.max_findings = max_findings
         self._once: set[str] = set()
-        self._tables: dict[tuple[str, str], tuple[dict[bytes, Entry], dict[bytes, Entry]]] = {}
-        self._block_names: dict[bytes, bytes] = {}
+        self.employees = employees
         self._odd: dict[int, bytes] = {}
         self._block_info: dict[bytes, tuple[str, BlockSpec | None, int]] = {}
         self.hooks = Hooks(self, employees=employees)
@@ -95,17 +103,18 @@ class Validator:
 
     # --- models -----------------------------------------------------------------------------
 
-    def _table_for(self, model: Model) -> tuple[dict[bytes, Entry], dict[bytes, Entry]]:
+    def _table_for(self, model: Model) -> Tables:
         """Entries by ``identifier,'`` and the cache of whole valid lines, for one model."""
-        key = (model.version, model.nature)
-        tables = self._tables.get(key)
+        key = (model.version, model.nature, self.employees)
+        tables = _TABLES.get(key)
         if tables is None:
             table: dict[bytes, Entry] = {}
             valid: dict[bytes, Entry] = {}
             for rid, spec in model.rubriques.items():
-                block = self._block_names.setdefault(spec.block.encode(), spec.block.encode())
+                name = spec.block.encode()
+                block = _BLOCK_NAMES.setdefault(name, name)
                 bit = (1 << spec.num) if spec.usage == "O" else 0
-                hook = self.hooks.for_rubrique(spec)
+                hook = Hooks.for_rubrique(spec, self.employees)
                 cacheable, seeds = _cacheable(spec)
                 entry: Entry = (
                     block,
@@ -119,7 +128,8 @@ class Validator:
                 table[rid.encode() + b",'"] = entry
                 for seed in seeds:
                     valid[seed] = entry
-            tables = self._tables[key] = (table, valid)
+            # two threads building the same tables at once: both are right, one is kept
+            tables = _TABLES.setdefault(key, (table, valid))
         return tables
 
     def use_model(self, version: str | None = None, nature: str | None = None) -> bool:
@@ -162,6 +172,7 @@ class Validator:
             self._resolve(lines, entries, base)
         blk, last, mask, start = self.blk, self.last, self.mask, self.start
         on_block = self.on_block
+        hooks = self.hooks
         lineno = base
         for entry, line in zip(cast("list[Entry]", entries), lines, strict=True):
             lineno += 1
@@ -172,7 +183,7 @@ class Validator:
                     blk, mask, start = b, 0, lineno
             last = num
             mask |= bit
-            if hook is not None and hook(lineno, line):
+            if hook is not None and hook(hooks, lineno, line):
                 self.blk, self.last, self.mask, self.start, self.lineno = (
                     blk, last, mask, start, lineno,
                 )  # fmt: skip
@@ -185,6 +196,7 @@ class Validator:
         them (the rest of a slice after a new norme version or nature)."""
         valid_get = self.valid.get
         on_block = self.on_block
+        hooks = self.hooks
         blk, last, mask, start, lineno = self.blk, self.last, self.mask, self.start, self.lineno
         for index in range(first, len(lines)):
             line = lines[index]
@@ -197,7 +209,7 @@ class Validator:
                     blk, mask, start = b, 0, lineno
             last = num
             mask |= bit
-            if hook is not None and hook(lineno, line):
+            if hook is not None and hook(hooks, lineno, line):
                 valid_get = self.valid.get
         self.blk, self.last, self.mask, self.start, self.lineno = blk, last, mask, start, lineno
 

@@ -63,7 +63,9 @@ def poll_flow(pipeline: Pipeline, envoi_id: str) -> Envoi:
         return ledger.get_envoi(envoi.id)
     except PortalError as exc:
         log.warning("poll_failed", envoi_id=envoi.id, error=exc.code)
-    return _settle(pipeline, ledger.get_envoi(envoi.id))
+    # Storing returns never writes the envoi; if another worker moved it meanwhile, the
+    # compare-and-set of _settle notices and reads it again.
+    return _settle(pipeline, envoi)
 
 
 def _settle(pipeline: Pipeline, envoi: Envoi, *, count_poll: bool = True) -> Envoi:

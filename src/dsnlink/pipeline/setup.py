@@ -35,24 +35,39 @@ class SystemClock:
 
 class SimulatorClock:
     """With the simulator profile, the pipeline follows the simulator's virtual clock (which
-    tests and the demo move forward), read from its control API at most once a second."""
+    tests and the demo move forward), read from its control API at most once a second.
+
+    One HTTP client is kept for the reads (a new one per read costs a TLS context, milliseconds
+    of CPU). While one thread reads, the others go on with the last offset instead of queueing
+    behind it: only the very first read is waited for."""
 
     def __init__(self, base_url: str, *, refresh: float = 1.0) -> None:
         self.url = base_url.rstrip("/") + "/_admin/clock"
         self.refresh = refresh
         self._offset = timedelta(0)
         self._read_at = -refresh
+        self._known = False
         self._lock = threading.Lock()
+        # the control API is on this machine: no proxy from the environment
+        self._client = httpx.Client(timeout=5, trust_env=False)
 
     def now(self) -> datetime:
-        with self._lock:
-            if time.monotonic() - self._read_at >= self.refresh:
-                self._read()
-            return datetime.now(UTC) + self._offset
+        if time.monotonic() - self._read_at >= self.refresh and self._lock.acquire(
+            blocking=not self._known
+        ):
+            try:
+                if time.monotonic() - self._read_at >= self.refresh:
+                    self._read()
+            finally:
+                self._lock.release()
+        return datetime.now(UTC) + self._offset
+
+    def close(self) -> None:
+        self._client.close()
 
     def _read(self) -> None:
         try:
-            answer = httpx.get(self.url, timeout=5)
+            answer = self._client.get(self.url)
             answer.raise_for_status()
             theirs = datetime.fromisoformat(answer.json()["now"])
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
@@ -60,6 +75,7 @@ class SimulatorClock:
             return
         self._offset = theirs - datetime.now(UTC)
         self._read_at = time.monotonic()
+        self._known = True
 
 
 def clock_for(settings: Settings) -> Clock:
@@ -86,7 +102,7 @@ def open_pipeline(
     try:
         yield Pipeline(
             ledger=SqlLedger(app.db),
-            portal=ApiDsnPortal(portal_client, identities.credentials, settings.data_dir),
+            portal=ApiDsnPortal(portal_client, identities.credentials),
             identities=identities,
             checker=NormeChecker(),
             parser=GipMdsReturnParser(),

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, and_, insert, select, update
+from sqlalchemy import Row, and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dsnlink.errors import Conflict, NotFound, StateConflict
@@ -43,6 +43,43 @@ from dsnlink.pipeline.tables import (
 from dsnlink.store.database import Database
 
 _ENVOI_COLUMNS = [c for c in envois.c if c.name != "data"]
+
+# Statements of the busy paths, built once: building a statement and its cache key costs more
+# CPU than SQLite takes to run it, and write transactions are serialised. Column values are
+# given at execution (an UPDATE's SET clause lists the columns its parameters name).
+_ENVOI_BY_ID = select(*_ENVOI_COLUMNS).where(envois.c.id == bindparam("eid"))
+_ENVOI_DATA = select(envois.c.data).where(envois.c.id == bindparam("eid"))
+_ENVOI_STATE = select(envois.c.state).where(envois.c.id == bindparam("eid"))
+#: compare-and-set on the state; the new row comes back in the same statement
+_TRANSITION = (
+    update(envois)
+    .where(
+        envois.c.id == bindparam("eid"), envois.c.state.in_(bindparam("allowed", expanding=True))
+    )
+    .values(version=envois.c.version + 1)
+    .returning(*_ENVOI_COLUMNS)
+)
+#: compare-and-set on the version
+_UPDATE = (
+    update(envois)
+    .where(envois.c.id == bindparam("eid"), envois.c.version == bindparam("expect"))
+    .values(version=envois.c.version + 1)
+    .returning(*_ENVOI_COLUMNS)
+)
+_ADD_EVENT = insert(envoi_events)
+_RETURN_KEY = (
+    return_files.c.idflux == bindparam("k_idflux"),
+    return_files.c.nature == bindparam("k_nature"),
+    return_files.c.ops == bindparam("k_ops"),
+)
+_RETURN_BY_KEY = select(return_files).where(*_RETURN_KEY)
+_ADD_RETURN = insert(return_files)
+_UPDATE_RETURN = update(return_files).where(*_RETURN_KEY)
+_RETURNS_OF_FLOW = (
+    select(return_files)
+    .where(return_files.c.idflux == bindparam("k_idflux"))
+    .order_by(return_files.c.idflux, return_files.c.nature, return_files.c.ops)
+)
 
 
 class SqlLedger:
@@ -95,14 +132,14 @@ class SqlLedger:
 
     def get_envoi(self, envoi_id: str) -> Envoi:
         with self.db.read() as conn:
-            row = conn.execute(select(*_ENVOI_COLUMNS).where(envois.c.id == envoi_id)).first()
+            row = conn.execute(_ENVOI_BY_ID, {"eid": envoi_id}).first()
         if row is None:
             raise NotFound("Dépôt inconnu.", envoi_id=envoi_id)
         return _envoi(row)
 
     def envoi_bytes(self, envoi_id: str) -> bytes:
         with self.db.read() as conn:
-            data = conn.execute(select(envois.c.data).where(envois.c.id == envoi_id)).scalar()
+            data = conn.execute(_ENVOI_DATA, {"eid": envoi_id}).scalar()
         if data is None:
             raise NotFound("Dépôt inconnu.", envoi_id=envoi_id)
         return bytes(data)
@@ -153,40 +190,33 @@ class SqlLedger:
         check_changes(changes)
         allowed = [s.value for s in ALLOWED.get(to, frozenset())]
         with self.db.write(f"envoi:{envoi_id}") as conn:
-            current = conn.execute(select(envois.c.state).where(envois.c.id == envoi_id)).scalar()
+            current = conn.execute(_ENVOI_STATE, {"eid": envoi_id}).scalar()
             if current is None:
                 raise NotFound("Dépôt inconnu.", envoi_id=envoi_id)
-            result = conn.execute(
-                update(envois)
-                .where(envois.c.id == envoi_id, envois.c.state.in_(allowed))
-                .values(state=to.value, updated_at=at, version=envois.c.version + 1, **changes)
-            )
-            if result.rowcount != 1:
+            params = {"eid": envoi_id, "allowed": allowed, "state": to.value, "updated_at": at}
+            row = conn.execute(_TRANSITION, params | changes).first()
+            if row is None:
                 raise StateConflict(envoi_id=envoi_id, state=current, wanted=to.value)
             conn.execute(
-                insert(envoi_events).values(
-                    envoi_id=envoi_id,
-                    at=at,
-                    from_state=current,
-                    to_state=to.value,
-                    actor=actor,
-                    detail=detail,
-                )
+                _ADD_EVENT,
+                {
+                    "envoi_id": envoi_id,
+                    "at": at,
+                    "from_state": current,
+                    "to_state": to.value,
+                    "actor": actor,
+                    "detail": detail,
+                },
             )
-            row = conn.execute(select(*_ENVOI_COLUMNS).where(envois.c.id == envoi_id)).one()
         return _envoi(row)
 
     def update(self, envoi_id: str, *, expect_version: int, **changes: object) -> Envoi:
         check_changes(changes)
         with self.db.write(f"envoi:{envoi_id}") as conn:
-            result = conn.execute(
-                update(envois)
-                .where(envois.c.id == envoi_id, envois.c.version == expect_version)
-                .values(version=envois.c.version + 1, **changes)
-            )
-            if result.rowcount != 1:
+            params = {"eid": envoi_id, "expect": expect_version}
+            row = conn.execute(_UPDATE, params | changes).first()
+            if row is None:
                 raise StateConflict(envoi_id=envoi_id)
-            row = conn.execute(select(*_ENVOI_COLUMNS).where(envois.c.id == envoi_id)).one()
         return _envoi(row)
 
     def events(self, envoi_id: str) -> list[Event]:
@@ -212,35 +242,29 @@ class SqlLedger:
 
     def upsert_return(self, ret: StoredReturn) -> bool:
         values = _return_values(ret)
-        key = (
-            return_files.c.idflux == ret.idflux,
-            return_files.c.nature == ret.nature,
-            return_files.c.ops == ret.ops,
-        )
+        key = {"k_idflux": ret.idflux, "k_nature": ret.nature, "k_ops": ret.ops}
         with self.db.write(f"return:{ret.idflux}") as conn:
-            row = conn.execute(select(return_files).where(*key)).first()
+            row = conn.execute(_RETURN_BY_KEY, key).first()
             if row is not None and _return(row) == ret:
                 return False
             if row is None:
-                conn.execute(insert(return_files).values(**values))
+                conn.execute(_ADD_RETURN, values)
             else:
-                conn.execute(update(return_files).where(*key).values(**values))
+                conn.execute(_UPDATE_RETURN, key | values)
         return True
 
     def get_return(self, idflux: str, nature: str, ops: str) -> StoredReturn | None:
         with self.db.read() as conn:
-            row = conn.execute(
-                select(return_files).where(
-                    return_files.c.idflux == idflux,
-                    return_files.c.nature == nature,
-                    return_files.c.ops == ops,
-                )
-            ).first()
+            key = {"k_idflux": idflux, "k_nature": nature, "k_ops": ops}
+            row = conn.execute(_RETURN_BY_KEY, key).first()
         return _return(row) if row else None
 
     def returns(
         self, *, idflux: str | None = None, envoi_id: str | None = None
     ) -> list[StoredReturn]:
+        if idflux is not None and envoi_id is None:
+            with self.db.read() as conn:
+                return [_return(r) for r in conn.execute(_RETURNS_OF_FLOW, {"k_idflux": idflux})]
         query = select(return_files)
         if idflux is not None:
             query = query.where(return_files.c.idflux == idflux)

@@ -225,6 +225,17 @@ class AsyncPortalClient:
             idempotent=True,
         )
 
+    async def fetch(self, token: Token, url: str) -> bytes:
+        """A return file's content in memory (no temporary file); see ``PortalClient.fetch``."""
+        endpoints = self.core.config.endpoints
+        calls.download_request(endpoints, token, url)  # refuse a foreign host before anything
+        return await self._call(
+            token,
+            lambda t: calls.download_request(endpoints, t, url),
+            self._send_and(calls.read_download),
+            idempotent=True,
+        )
+
     async def _stream_to(self, request: PortalRequest, dest: Path) -> DownloadedFile:
         # Chunk writes are buffered and cheap; opening, fsync and rename can block for
         # milliseconds, so they run in a worker thread, not on the event loop.

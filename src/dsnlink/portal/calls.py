@@ -92,6 +92,13 @@ def download_error(answer: Answer) -> Exception:
     return error_for(answer, call=DOWNLOAD, data_404=True)
 
 
+def read_download(answer: Answer) -> bytes:
+    """The content of a return file fetched in memory (see ``fetch`` of the clients)."""
+    if answer.status != 200:
+        raise download_error(answer)
+    return answer.body
+
+
 @dataclass
 class WindowWalk(Generic[R]):
     """Steps ``[start, end)`` in windows the portal accepts; ``end=None`` means the server's now.

@@ -220,6 +220,18 @@ class PortalClient:
             idempotent=True,
         )
 
+    def fetch(self, token: Token, url: str) -> bytes:
+        """A return file's content in memory, for a caller that keeps it itself (the pipeline
+        stores returns in its database): no temporary file, no fsync."""
+        endpoints = self.core.config.endpoints
+        calls.download_request(endpoints, token, url)  # refuse a foreign host before anything
+        return self._call(
+            token,
+            lambda t: calls.download_request(endpoints, t, url),
+            self._send_and(calls.read_download),
+            idempotent=True,
+        )
+
     def _stream_to(self, request: PortalRequest, dest: Path) -> DownloadedFile:
         with self._session.stream(request) as streamed:
             if streamed.status != 200:

@@ -87,7 +87,9 @@ def options_from_settings(settings: Settings | None = None) -> TransportOptions:
 
 
 def ssl_context(options: TransportOptions) -> ssl.SSLContext:
-    """Verification always on; the system's CAs and certifi's, plus the extra bundle if any.
+    """Verification always on; certifi's CAs, the system's (except in « Sécurisé » mode, where
+    no extra CA is allowed: a CA an administrator or a proxy installed in the system store would
+    be exactly that), plus the extra bundle if any.
 
     Contexts are shared between clients with the same TLS settings: loading the CA stores costs
     a few hundred milliseconds of CPU. A CA bundle edited on disk gives a new context.
@@ -104,7 +106,9 @@ def ssl_context(options: TransportOptions) -> ssl.SSLContext:
             bundle = (str(options.ca_bundle), options.ca_bundle.stat().st_mtime_ns)
         except OSError as exc:
             raise _unreadable_bundle(options.ca_bundle) from exc
-    return _shared_context(options.min_tls, options.strict_verification, bundle)
+    return _shared_context(
+        options.min_tls, options.strict_verification, bundle, not options.forbid_extra_ca
+    )
 
 
 def _unreadable_bundle(path: Path) -> ConfigurationError:
@@ -115,9 +119,12 @@ def _unreadable_bundle(path: Path) -> ConfigurationError:
 
 
 @functools.lru_cache(maxsize=16)
-def _shared_context(min_tls: str, strict: bool, bundle: tuple[str, int] | None) -> ssl.SSLContext:
+def _shared_context(
+    min_tls: str, strict: bool, bundle: tuple[str, int] | None, system_store: bool
+) -> ssl.SSLContext:
     ctx = ssl.create_default_context(cafile=certifi.where())
-    ctx.load_default_certs()
+    if system_store:
+        ctx.load_default_certs()
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3 if min_tls == "1.3" else ssl.TLSVersion.TLSv1_2
     if strict:
         ctx.verify_flags |= ssl.VERIFY_X509_STRICT

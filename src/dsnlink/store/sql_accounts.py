@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from dsnlink.store import tables as t
@@ -21,6 +21,15 @@ from dsnlink.store.records import (
     User,
 )
 from dsnlink.store.sql_rows import conflicts, reading
+
+# Lookups of every deposit and poll, built once (a statement and its cache key cost more CPU to
+# build than SQLite takes to run them).
+_USER_BY_ID = select(t.users).where(t.users.c.id == bindparam("uid"))
+_USER_BY_LOGIN = select(t.users).where(t.users.c.login_key == bindparam("key"))
+_RIGHTS_OF = select(t.rights.c.user_id, t.rights.c.module).where(
+    t.rights.c.user_id.in_(bindparam("ids", expanding=True))
+)
+_IDENTITY_BY_ID = select(t.identities).where(t.identities.c.id == bindparam("iid"))
 
 
 def login_key(login: str) -> str:
@@ -90,9 +99,7 @@ class SqlUserRepo:
         ids = [r["id"] for r in rows]
         rights: dict[int, set[Module]] = {i: set() for i in ids}
         if ids:
-            for user_id, module in self._c.execute(
-                select(t.rights.c.user_id, t.rights.c.module).where(t.rights.c.user_id.in_(ids))
-            ):
+            for user_id, module in self._c.execute(_RIGHTS_OF, {"ids": ids}):
                 with reading("rights", user_id):
                     rights[user_id].add(Module(module))
         result = []
@@ -114,13 +121,13 @@ class SqlUserRepo:
         return result
 
     def get(self, user_id: int) -> User | None:
-        rows = self._c.execute(select(t.users).where(t.users.c.id == user_id)).mappings()
+        rows = self._c.execute(_USER_BY_ID, {"uid": user_id}).mappings()
         found = self._users(rows)
         return found[0] if found else None
 
     def by_login(self, login: str) -> User | None:
-        query = select(t.users).where(t.users.c.login_key == login_key(login))
-        found = self._users(self._c.execute(query).mappings())
+        rows = self._c.execute(_USER_BY_LOGIN, {"key": login_key(login)}).mappings()
+        found = self._users(rows)
         return found[0] if found else None
 
     def all(self) -> list[User]:
@@ -250,11 +257,7 @@ class SqlIdentityRepo:
         return found
 
     def get(self, identity_id: int) -> Identity | None:
-        row = (
-            self._c.execute(select(t.identities).where(t.identities.c.id == identity_id))
-            .mappings()
-            .first()
-        )
+        row = self._c.execute(_IDENTITY_BY_ID, {"iid": identity_id}).mappings().first()
         return None if row is None else _identity(row)
 
     def find(self, owner_user_id: int, environment: Environment) -> Identity | None:

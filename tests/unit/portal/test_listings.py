@@ -330,3 +330,37 @@ def test_async_download(identity: PortalIdentity, tmp_path: Path) -> None:
 
     assert asyncio.run(main()) == len(CRM)
     assert (tmp_path / "R2.xml").read_bytes() == CRM
+
+
+def test_fetch_keeps_the_return_in_memory(identity: PortalIdentity, tmp_path: Path) -> None:
+    fake = FakePortal().on("/telecharger-retour/", xml(200, CRM))
+    with client(fake) as c:
+        assert c.fetch(c.authenticate(identity), URL) == CRM
+    assert fake.seen[-1].headers["authorization"].startswith("DSNLogin jeton=")
+
+
+def test_fetch_errors_are_those_of_a_download(identity: PortalIdentity) -> None:
+    fake = FakePortal().on("/telecharger-retour/", httpx.Response(404))
+    with client(fake) as c, pytest.raises(PortalNotFound):
+        c.fetch(c.authenticate(identity), URL)
+    cut = FakePortal().on(
+        "/telecharger-retour/", lambda r: httpx.Response(200, stream=_BrokenStream())
+    )
+    with client(cut) as c, pytest.raises(ConnectionLost):
+        c.fetch(c.authenticate(identity), URL)
+    assert cut.count("/telecharger") == 3  # a GET: retried
+    with client(fake) as c, pytest.raises(InvalidInput):
+        c.fetch(c.authenticate(identity), "https://evil.example/steal")
+    assert fake.count("/steal") == 0
+
+
+def test_async_fetch(identity: PortalIdentity) -> None:
+    fake = (
+        FakePortal().on("/authentifier/", token_answer()).on("/telecharger-retour/", xml(200, CRM))
+    )
+
+    async def main() -> bytes:
+        async with AsyncPortalClient(config(), OPTIONS, transport=fake.async_transport()) as c:
+            return await c.fetch(await c.authenticate(identity), URL)
+
+    assert asyncio.run(main()) == CRM

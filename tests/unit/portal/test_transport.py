@@ -22,6 +22,7 @@ from dsnlink.errors import (
     TlsError,
 )
 from dsnlink.portal import ETENDU, NORMAL, SECURISE, PortalClient, PortalIdentity
+from dsnlink.portal.options import _shared_context
 from dsnlink.portal.transport import (
     TransportOptions,
     goes_through_proxy,
@@ -147,6 +148,27 @@ def test_extra_ca_bundle(tmp_path: Path) -> None:
     ssl_context(TransportOptions(ca_bundle=bundle, forbid_extra_ca=True, ca_is_simulator=True))
     with pytest.raises(ConfigurationError):
         ssl_context(TransportOptions(ca_bundle=tmp_path / "missing.pem"))
+
+
+def test_securise_mode_ignores_the_system_trust_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A CA added to the system store (SSL_CERT_FILE stands for it) is trusted in « Normal »
+    # mode, never in « Sécurisé » mode, which only trusts certifi's CAs.
+    ca = trustme.CA()
+    system = tmp_path / "system.pem"
+    ca.cert_pem.write_to_path(str(system))
+    der = ssl.PEM_cert_to_DER_cert(ca.cert_pem.bytes().decode())
+    monkeypatch.setenv("SSL_CERT_FILE", str(system))
+    _shared_context.cache_clear()
+    try:
+        normal = set(ssl_context(NORMAL).get_ca_certs(binary_form=True))
+        secure = set(ssl_context(SECURISE).get_ca_certs(binary_form=True))
+    finally:
+        _shared_context.cache_clear()
+    assert der in normal
+    assert der not in secure
+    assert secure  # certifi's CAs are still there
 
 
 def test_system_proxy_settings(monkeypatch: pytest.MonkeyPatch) -> None:

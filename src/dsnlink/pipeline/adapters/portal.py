@@ -7,12 +7,10 @@ the four values, and the client's records into the pipeline's.
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
 from dsnlink.errors import CredentialError
 from dsnlink.pipeline.ports import DepositOutcome, IdentityRef, ListedDeposit, ListedReturn
@@ -27,13 +25,11 @@ class ApiDsnPortal:
         self,
         client: PortalClient,
         credentials: CredentialSource,
-        scratch: Path | None = None,
         *,
         reuse_seconds: float = 60.0,
     ) -> None:
         self.client = client
         self.credentials = credentials
-        self.scratch = scratch
         self.reuse_seconds = reuse_seconds
         # Opening a password costs a read and a decryption; a minute's reuse keeps that off
         # every call while an edited identity is still picked up soon.
@@ -91,10 +87,8 @@ class ApiDsnPortal:
         return [_listed(r) for r in records]
 
     def download(self, identity: IdentityRef, listed: ListedReturn) -> bytes:
-        with tempfile.TemporaryDirectory(dir=self.scratch) as tmp:
-            dest = Path(tmp) / "return"
-            self.client.download(self._token(identity), listed.url, dest)
-            return dest.read_bytes()
+        # In memory: the ledger keeps the content, a temporary file would only cost fsyncs.
+        return self.client.fetch(self._token(identity), listed.url)
 
 
 def _listed(record: ReturnRecord) -> ListedReturn:
