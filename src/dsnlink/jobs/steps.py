@@ -16,6 +16,7 @@ from dsnlink.pipeline.intake import advance_received
 from dsnlink.pipeline.model import Envoi
 from dsnlink.pipeline.sending import (
     advance_deposited,
+    is_due,
     reconcile,
     recover_sending,
     release_held,
@@ -66,17 +67,9 @@ def release_fixed_identities(pipeline: Pipeline) -> int:
 
 def due_envois(pipeline: Pipeline) -> list[Envoi]:
     """Envois that wait for a step now (oldest first, each once)."""
-    ledger, now = pipeline.ledger, pipeline.clock.now()
     release_fixed_identities(pipeline)
-    work = ledger.envois(states=list(STEPS), due_before=now)
-    work += [e for e in ledger.envois(states=list(STEPS)) if e.next_poll_at is None]
-    seen: set[str] = set()
-    out = []
-    for envoi in work:
-        if envoi.id not in seen:
-            seen.add(envoi.id)
-            out.append(envoi)
-    return out
+    now = pipeline.clock.now()
+    return [e for e in pipeline.ledger.envois(states=list(STEPS)) if is_due(e, now)]
 
 
 def recover_all(pipeline: Pipeline, states: tuple[EnvoiState, ...] = tuple(RECOVERY)) -> int:
