@@ -94,7 +94,7 @@ class Runner:
         for envoi in ledger.envois(states=[S.HELD]):
             release_held(self.pipeline, envoi.id)
         work = ledger.envois(states=list(_STEPS), due_before=now)
-        work += [e for e in ledger.envois(states=list(_STEPS)) if e.next_poll_at is None]
+        work += ledger.envois(states=list(_STEPS), unscheduled=True)
         seen: set[str] = set()
         out = []
         for envoi in work:

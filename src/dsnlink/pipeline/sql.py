@@ -154,6 +154,7 @@ class SqlLedger:
         month: str | None = None,
         idflux: str | None = None,
         due_before: datetime | None = None,
+        unscheduled: bool = False,
         limit: int | None = None,
     ) -> list[Envoi]:
         query = select(*_ENVOI_COLUMNS)
@@ -171,6 +172,8 @@ class SqlLedger:
                 query = query.where(column == value)
         if due_before is not None:
             query = query.where(and_(c.next_poll_at.is_not(None), c.next_poll_at <= due_before))
+        if unscheduled:
+            query = query.where(c.next_poll_at.is_(None))
         query = query.order_by(c.created_at, c.file_id, c.seq)
         if limit is not None:
             query = query.limit(limit)
