@@ -509,6 +509,14 @@ class IdentityFailing(PipelineError):
     )
 
 
+class RunnerBusy(PipelineError):
+    """The single-runner lock of the database is held (a ``dsnlink run``, or workers)."""
+
+    code = "pipeline.runner_busy"
+    default_message = "Un autre « dsnlink run » travaille déjà sur cette installation."
+    default_remedy = "Arrêtez-le ou attendez qu'il ait fini."
+
+
 class WorkerError(PipelineError):
     """Réseau workers: wrong kind of installation, job queue missing, a runner in the way."""
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from dsnlink.web.routes import (
     accounts,
     auth,
+    connection,
     deadlines,
     deposits,
     employers,
@@ -26,6 +27,7 @@ ROUTERS: list[tuple[APIRouter, APIRouter]] = [
     (auth.pages, auth.api),
     (accounts.pages, accounts.api),
     (identity.pages, identity.api),
+    (connection.pages, connection.api),
     # The business areas.
     (employers.pages, employers.api),
     (deposits.pages, deposits.api),
