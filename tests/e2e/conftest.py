@@ -30,7 +30,9 @@ def served(tmp_path: Path) -> Iterator[Served]:
         yield running
 
 
-@pytest.fixture(scope="session")
+# Module scope: sync playwright keeps an event loop running on this thread while it lives,
+# which would refuse the asyncio tests a worker runs after the browser tests.
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
