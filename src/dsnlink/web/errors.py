@@ -25,6 +25,7 @@ API_PREFIX = "/api/v1"
 
 #: Most specific first: the first class the error is an instance of gives the status.
 STATUS_BY_CLASS: tuple[tuple[type[e.DsnlinkError], int], ...] = (
+    (e.UploadTooLarge, 413),
     (e.NotAuthenticated, 401),
     (e.AuthenticationFailed, 401),
     (e.LoginThrottled, 429),
