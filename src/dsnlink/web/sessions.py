@@ -49,6 +49,11 @@ class SessionStore:
         """A brand-new session for ``user_id`` and its signed cookie value."""
         session = Session(secrets.token_urlsafe(32), user_id, now, now)
         with self._lock:
+            # Sessions left idle are dropped here too, so memory does not grow with them.
+            for sid in [
+                s.id for s in self._sessions.values() if now - s.last_seen_at > self.idle_timeout
+            ]:
+                del self._sessions[sid]
             self._sessions[session.id] = session
         return session, self._signer.dumps(session.id)
 
@@ -70,6 +75,9 @@ class SessionStore:
                 return None
             session.last_seen_at = now
             return session
+
+    def __len__(self) -> int:
+        return len(self._sessions)
 
     def close(self, session_id: str) -> None:
         with self._lock:
