@@ -50,7 +50,11 @@ def _test(page: Any) -> dict[str, str]:
 
 def test_the_sheet_procedure_for_dupont_and_martin(served: Served, page: Any, shot: Shot) -> None:
     sim = served.world.sim
+    page.goto(served.url + "connexion")
+    shot(page, "connexion")
     login(page, served, "Administrateur", ADMIN_PASSWORD)
+    assert page.locator("#etat-identifiants tr[data-login=dupont]").count() == 1
+    shot(page, "accueil")
     assert "Association Les Amis" in page.inner_text("header")
     assert "GUICHET ASSOCIATIONS URSSAF" in page.inner_text("header")
     page.click("nav.navigation >> text=Comptes utilisateurs")
@@ -114,6 +118,7 @@ def test_the_sheet_procedure_for_dupont_and_martin(served: Served, page: Any, sh
     shot(page, "comptes-utilisateurs-verifies")
 
     page.click("#comptes a:text-is('dupont')")
+    shot(page, "compte")
     page.click("nav.onglets >> text=Connexion")
     page.check("input[name=mode][value=etendu]")
     page.click("#form-connexion button[type=submit]")
