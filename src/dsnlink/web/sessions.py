@@ -17,6 +17,9 @@ from datetime import datetime, timedelta
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 COOKIE_NAME = "dsnlink_session"
+#: However active, a session ends this long after login: a forgotten open browser on a shared
+#: workstation does not stay logged in for days.
+MAX_SESSION_AGE = timedelta(hours=12)
 
 
 @dataclass
@@ -61,7 +64,7 @@ class SessionStore:
         if not cookie:
             return None
         try:
-            sid = self._signer.loads(cookie, max_age=int(self.idle_timeout.total_seconds()) * 48)
+            sid = self._signer.loads(cookie, max_age=int(MAX_SESSION_AGE.total_seconds()))
         except BadSignature:
             return None
         if not isinstance(sid, str):
@@ -70,7 +73,8 @@ class SessionStore:
             session = self._sessions.get(sid)
             if session is None:
                 return None
-            if now - session.last_seen_at > self.idle_timeout:
+            idle = now - session.last_seen_at > self.idle_timeout
+            if idle or now - session.created_at > MAX_SESSION_AGE:
                 del self._sessions[sid]
                 return None
             session.last_seen_at = now

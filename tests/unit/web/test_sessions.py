@@ -39,6 +39,16 @@ def test_idle_sessions_end_and_are_purged() -> None:
     assert len(sessions) == 1
 
 
+def test_an_active_session_still_ends_after_its_maximum_age() -> None:
+    sessions = store()
+    _s, cookie = sessions.open(1, T0)
+    at = T0
+    while at < T0 + timedelta(hours=11, minutes=40):
+        at += timedelta(minutes=20)
+        assert sessions.find(cookie, at) is not None
+    assert sessions.find(cookie, T0 + timedelta(hours=12, minutes=1)) is None
+
+
 def test_closing_a_user_ends_all_their_sessions_only() -> None:
     sessions = store()
     _a, first = sessions.open(1, T0)
