@@ -146,3 +146,18 @@ def test_security_headers_and_logout(served: Served, page: Any) -> None:
     page.wait_for_url(lambda url: url.endswith("/connexion"))
     page.goto(served.url + "comptes")
     assert "/connexion" in page.url
+
+
+def test_keyboard_only_login_and_navigation(served: Served, page: Any) -> None:
+    page.goto(served.url + "connexion")
+    # The login field has the focus; Tab reaches the password, Enter submits.
+    page.keyboard.type("Administrateur")
+    page.keyboard.press("Tab")
+    page.keyboard.type(ADMIN_PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "/connexion" not in page.url
+    # The first Tab stop is the skip link, which leads to the content.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Aller au contenu"
+    assert page.locator("a.skip").is_visible()
