@@ -88,6 +88,8 @@ _ADD_TRANSITION_EVENT = (
     )
     .returning(envoi_events.c.id)
 )
+_FILE_BY_SHA = select(deposit_files).where(deposit_files.c.sha256 == bindparam("sha"))
+_POLICY = select(employer_policies).where(employer_policies.c.siret == bindparam("siret"))
 _RETURN_KEY = (
     return_files.c.idflux == bindparam("k_idflux"),
     return_files.c.nature == bindparam("k_nature"),
@@ -139,9 +141,7 @@ class SqlLedger:
 
     def file_by_sha(self, sha256: str) -> ReceivedFile | None:
         with self.db.read() as conn:
-            row = conn.execute(
-                select(deposit_files).where(deposit_files.c.sha256 == sha256)
-            ).first()
+            row = conn.execute(_FILE_BY_SHA, {"sha": sha256}).first()
         return _file(row) if row else None
 
     def get_file(self, file_id: str) -> ReceivedFile:
@@ -355,9 +355,7 @@ class SqlLedger:
 
     def policy(self, siret: str) -> EmployerPolicy:
         with self.db.read() as conn:
-            row = conn.execute(
-                select(employer_policies).where(employer_policies.c.siret == siret)
-            ).first()
+            row = conn.execute(_POLICY, {"siret": siret}).first()
         if row is None:
             return EmployerPolicy(siret)
         return EmployerPolicy(row.siret, row.deadline_day, row.test_first)
