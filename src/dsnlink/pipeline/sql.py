@@ -18,7 +18,7 @@ from sqlalchemy import Row, and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dsnlink.errors import Conflict, NotFound, StateConflict
-from dsnlink.pipeline.memory import check_changes
+from dsnlink.pipeline.memory import check_changes, check_then
 from dsnlink.pipeline.model import (
     Declaration,
     Employee,
@@ -209,9 +209,11 @@ class SqlLedger:
         at: datetime,
         actor: str,
         detail: str = "",
+        then: EnvoiState | None = None,
         **changes: object,
     ) -> Envoi:
         check_changes(changes)
+        check_then(to, then)
         allowed = [s.value for s in ALLOWED.get(to, frozenset())]
         with self.db.write(f"envoi:{envoi_id}") as conn:
             # The event first: written only from an allowed state (the compare-and-set),
@@ -232,7 +234,20 @@ class SqlLedger:
                 if current is None:
                     raise NotFound("Dépôt inconnu.", envoi_id=envoi_id)
                 raise StateConflict(envoi_id=envoi_id, state=current, wanted=to.value)
-            params = {"eid": envoi_id, "allowed": allowed, "state": to.value, "updated_at": at}
+            if then is not None:
+                conn.execute(
+                    _ADD_EVENT,
+                    {
+                        "envoi_id": envoi_id,
+                        "at": at,
+                        "from_state": to.value,
+                        "to_state": then.value,
+                        "actor": actor,
+                        "detail": "",
+                    },
+                )
+            final = (then or to).value
+            params = {"eid": envoi_id, "allowed": allowed, "state": final, "updated_at": at}
             row = conn.execute(_TRANSITION, params | changes).one()
         return _envoi(row)
 
