@@ -18,11 +18,15 @@ first.
     │   ├── SchemaMismatch                 program and database schema revisions differ
     │   └── MasterKeyError                 master key absent, unreadable, too permissive
     ├── InvalidInput                       a value given by a person or a script is wrong
+    │   └── UploadTooLarge                 an uploaded file over the size limit
     ├── AccessError                        local accounts and rights
     │   ├── AuthenticationFailed           wrong login or password (local account)
     │   ├── LoginThrottled                 too many failures: wait
     │   ├── AccountDisabled                the local account is disabled
-    │   └── PermissionDenied               the right needed is missing
+    │   ├── PermissionDenied               the right needed is missing
+    │   ├── NotAuthenticated               web: no valid session (log in first)
+    │   ├── ReauthenticationRequired       web: confirm one's own password first
+    │   └── CrossSiteRequest               web: a state change coming from another site
     ├── NotFound                           an object that does not exist
     ├── Conflict                           would duplicate or break an invariant
     ├── StoreError                         the database
@@ -156,6 +160,11 @@ class InvalidInput(DsnlinkError):
     exit_code = 2
 
 
+class UploadTooLarge(InvalidInput):
+    code = "invalid_input.upload_too_large"
+    default_message = "Le fichier envoyé est trop volumineux."
+
+
 # --- local accounts and rights --------------------------------------------------------------
 
 
@@ -186,6 +195,26 @@ class PermissionDenied(AccessError):
     code = "access.permission_denied"
     default_message = "Vous n'avez pas le droit d'effectuer cette opération."
     default_remedy = "Demandez le droit nécessaire à un administrateur."
+
+
+class NotAuthenticated(AccessError):
+    code = "access.not_authenticated"
+    default_message = "Vous n'êtes pas connecté, ou votre session a expiré."
+    default_remedy = "Connectez-vous à nouveau."
+
+
+class ReauthenticationRequired(AccessError):
+    code = "access.reauthentication_required"
+    default_message = "Confirmez d'abord votre propre mot de passe dsnlink."
+    default_remedy = (
+        "Saisissez votre mot de passe dans « Confirmer mon mot de passe », puis recommencez."
+    )
+
+
+class CrossSiteRequest(AccessError):
+    code = "access.cross_site"
+    default_message = "Requête refusée : elle ne vient pas d'une page de dsnlink."
+    default_remedy = "Rechargez la page de dsnlink et recommencez depuis celle-ci."
 
 
 # --- objects and store ----------------------------------------------------------------------
@@ -478,6 +507,21 @@ class IdentityFailing(PipelineError):
         "Corrigez l'identité (« dsnlink identity set ») ; les dépôts suspendus repartiront "
         "ensuite d'eux-mêmes."
     )
+
+
+class RunnerBusy(PipelineError):
+    """The single-runner lock of the database is held (a ``dsnlink run``, or workers)."""
+
+    code = "pipeline.runner_busy"
+    default_message = "Un autre « dsnlink run » travaille déjà sur cette installation."
+    default_remedy = "Arrêtez-le ou attendez qu'il ait fini."
+
+
+class WorkerError(PipelineError):
+    """Réseau workers: wrong kind of installation, job queue missing, a runner in the way."""
+
+    code = "pipeline.worker"
+    default_message = "Le worker ne peut pas démarrer."
 
 
 class SimulatorError(DsnlinkError):

@@ -121,6 +121,32 @@ class Settings(BaseSettings):
     pipeline_max_polls: int = Field(
         default=15, ge=1, description="Polls of a deposit's returns before asking a person."
     )
+    worker_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="Réseau: pipeline steps one worker process runs at once.",
+    )
+    worker_dispatch_seconds: int = Field(
+        default=5,
+        ge=1,
+        le=60,
+        description="Réseau: how often due deposits and polls are put in the job queue.",
+    )
+    worker_heartbeat_seconds: float = Field(
+        default=10, gt=0, description="Réseau: how often a worker tells the database it is alive."
+    )
+    worker_stalled_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="Réseau: silence after which a worker is dead and its jobs are run again.",
+    )
+    worker_sync_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=59,
+        description="Réseau: how often the declarant-wide returns listing is walked.",
+    )
     pipeline_kill_points: str = Field(
         default="", description="Tests only: kill the process at these points (crash tests)."
     )
@@ -129,6 +155,11 @@ class Settings(BaseSettings):
     )
     watch_dir: Path | None = Field(
         default=None, description="Folder watched for DSN files by « dsnlink serve »."
+    )
+    watch_user: str | None = Field(
+        default=None,
+        description="Account on whose behalf « dsnlink serve » deposits the watched folder's "
+        "files; default: the Administrateur.",
     )
     alert_smtp_host: str | None = Field(default=None, description="SMTP server for alerts.")
     alert_smtp_port: int = Field(default=25, description="Port of the SMTP server for alerts.")
@@ -140,6 +171,19 @@ class Settings(BaseSettings):
     )
     alert_webhook_url: str | None = Field(
         default=None, description="URL that receives every alert as a JSON POST."
+    )
+
+    # --- web (dsnlink serve) -------------------------------------------------------------
+    web_session_minutes: int = Field(
+        default=120, ge=1, description="A web session ends after this many idle minutes."
+    )
+    web_confirm_minutes: int = Field(
+        default=10,
+        ge=1,
+        description="After confirming one's own password, credentials may be edited this long.",
+    )
+    web_upload_max_bytes: int = Field(
+        default=50_000_000, ge=1024, description="Largest file accepted by a web upload."
     )
 
     @property

@@ -18,13 +18,14 @@ from dsnlink.accounts.base import Services, audit
 from dsnlink.accounts.users import UserService
 from dsnlink.accounts.validation import check_local_password, check_text
 from dsnlink.errors import Conflict, InstallationMissing, InvalidInput
+from dsnlink.jobs.queue_schema import ensure_queue_schema
 from dsnlink.settings import Settings
 from dsnlink.store import Database, SqlSealedSecretStore, SqlStore, check_schema, open_database
 from dsnlink.store.records import Installation, Mode
 from dsnlink.store.schema import current_revision, upgrade
 from dsnlink.store.sql import utc_now
 from dsnlink.vault import SecretRef, Vault, open_vault
-from dsnlink.vault.keys import create_master_key, find_keyring
+from dsnlink.vault.keys import KeySource, create_master_key, find_keyring
 
 #: The réseau database address, recorded by ``init`` in the data folder (mode 0600: it may
 #: hold the database password, like a .pgpass file).
@@ -124,7 +125,9 @@ def upgrade_database(settings: Settings) -> tuple[str | None, str]:
     try:
         if current_revision(db) is None:
             check_schema(db)  # an empty database: no installation here, say so
-        return upgrade(db)
+        result = upgrade(db)
+        ensure_queue_schema(db)  # réseau: the job queue of ``dsnlink worker``
+        return result
     finally:
         db.dispose()
 
@@ -167,8 +170,11 @@ def init_installation(
     try:
         _refuse_existing(db)
         _, revision = upgrade(db)
+        ensure_queue_schema(db)
         if settings.master_key is None and find_keyring(settings) is None:
-            create_master_key(settings)
+            # Réseau: a key file (0600), to copy to every workstation and worker; an OS
+            # keyring would tie the key to this machine's session.
+            create_master_key(settings, where=KeySource.FILE if mode is Mode.RESEAU else None)
         if database_url_option is not None:
             _record_database_url(settings, database_url_option)
         store = SqlStore(db)

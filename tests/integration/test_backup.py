@@ -375,3 +375,16 @@ def test_unwritable_target_is_a_clear_error(hermetic_env: Path, unwritable: Path
     r = invoke("backup", "--to", str(unwritable), "--json")
     assert r.code == 14 and "ne peut pas écrire" in r.json()["error"]["message"]
     assert list(unwritable.iterdir()) == []
+
+
+def test_restore_over_a_running_installation_is_refused(hermetic_env: Path, tmp_path: Path) -> None:
+    from dsnlink.jobs.locks import file_lock
+
+    _init(hermetic_env)
+    backup = take_backup(get_settings(), _mkdir(tmp_path / "bk"))
+    before = (hermetic_env / "dsnlink.sqlite3").read_bytes()
+    with file_lock(hermetic_env / "runner.lock"):
+        r = invoke("restore", str(backup.path), "--yes", "--json")
+    assert r.code == 12 and "dsnlink run" in r.json()["error"]["message"]
+    assert (hermetic_env / "dsnlink.sqlite3").read_bytes() == before
+    assert invoke("restore", str(backup.path), "--yes").code == 0

@@ -99,3 +99,24 @@ def test_doctor_reports_each_problem_and_exits_accordingly(
     (hermetic_env / "master.key").unlink()
     code, checks = _doctor()
     assert checks["master_key"]["status"] == "failure"
+
+
+def test_doctor_deadlines_at_risk_and_overdue(hermetic_env: Path) -> None:
+    from dsnlink.maintenance.doctor import diagnose
+
+    assert invoke("init", DSNLINK_ADMIN_PASSWORD=ADMIN_PW).code == 0
+    r = invoke("employers", "add", "99900000300015", "Association", DSNLINK_PASSWORD=ADMIN_PW)
+    assert r.code == 0, r.stderr
+    checks = {
+        c.name: c for c in diagnose(get_settings(), now=datetime(2026, 11, 1, tzinfo=UTC)).checks
+    }
+    assert checks["deadlines"].status == "ok"  # October's DSN is due on 15/11
+    checks = {
+        c.name: c for c in diagnose(get_settings(), now=datetime(2026, 11, 13, tzinfo=UTC)).checks
+    }
+    assert checks["deadlines"].status == "warning"
+    assert checks["deadlines"].facts["at_risk"] == ["99900000300015"]
+    health = diagnose(get_settings(), now=datetime(2026, 11, 16, tzinfo=UTC))
+    checks = {c.name: c for c in health.checks}
+    assert checks["deadlines"].status == "failure" and health.exit_code == 2
+    assert "échéance est passée" in checks["deadlines"].message

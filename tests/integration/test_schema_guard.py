@@ -42,6 +42,7 @@ GUARDED: dict[str, list[str]] = {
     "backup list": [],
     "backup schedule set": ["--frequency", "daily", "--to", "{tmp}"],
     "backup schedule show": [],
+    "worker": ["--status"],
     "rates": [],
     "rates export": ["--format", "csv"],
     "deadlines": [],

@@ -108,6 +108,14 @@ class IdentityService:
             register_secret(values.password)
         values.checked()
         confirm_password(self._ctx, actor, confirm)
+        return self.set_confirmed(actor, owner_login=owner_login, values=values)
+
+    def set_confirmed(self, actor: User, *, owner_login: str, values: IdentityInput) -> Identity:
+        """:meth:`set` for an interface that had the actor re-type their own password itself
+        moments ago (the web's confirmation, valid a few minutes in the browser session)."""
+        if values.password is not None:
+            register_secret(values.password)
+        values.checked()
         now = self._ctx.clock()
         with self._ctx.store.write() as r:
             owner = user_by_login(r, owner_login)
@@ -165,6 +173,12 @@ class IdentityService:
             changed=changed,
         )
         return result
+
+    def check_can_set(self, actor: User, owner_login: str) -> None:
+        """Raise unless ``actor`` may enter ``owner_login``'s credentials (testing typed ones)."""
+        with self._ctx.store.read() as r:
+            owner = user_by_login(r, owner_login)
+            authorise(r, actor, Operation.IDENTITY_SET, owner)
 
     def show(self, actor: User, owner_login: str | None = None) -> list[Identity]:
         """The identities of ``owner_login`` (default: the actor's own), without password."""
@@ -240,6 +254,35 @@ class IdentityService:
         register_secret(password)
         log.debug("identity_password_opened", identity_id=identity_id)
         return password
+
+    def mark_verified(self, actor: User, identity_id: int) -> Identity:
+        """The credentials just saved were accepted by the portal moments before, when the
+        person who typed them tested them (the sheet: test, all green, then save). Needs the
+        right to enter them, not to use them."""
+        now = self._ctx.clock()
+        with self._ctx.store.write() as r:
+            identity = r.identities.get(identity_id)
+            if identity is None:
+                raise NotFound("Cette identité Net-entreprises n'existe pas.", identity=identity_id)
+            owner = r.users.get(identity.owner_user_id)
+            fresh = authorise(r, actor, Operation.IDENTITY_SET, owner)
+            r.identities.set_state(
+                identity_id, state=IdentityState.OK, detail="web.tested", at=now, logged_in=True
+            )
+            audit(
+                r,
+                self._ctx,
+                fresh,
+                "identity.state",
+                "identity",
+                str(identity_id),
+                as_whom=f"identity:{identity_id}",
+                previous=identity.state.value,
+                state=IdentityState.OK.value,
+            )
+            result = r.identities.get(identity_id)
+        assert result is not None
+        return result
 
     def record_state(
         self, actor: User, identity_id: int, state: IdentityState, detail: str | None = None

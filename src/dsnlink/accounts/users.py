@@ -8,6 +8,7 @@ from dsnlink.accounts.base import (
     Services,
     audit,
     authorise,
+    confirm_password,
     current_actor,
     password_ref,
     user_by_login,
@@ -232,6 +233,10 @@ class UserService:
             changed = r.users.get(target.id)
         assert changed is not None
         return changed
+
+    def confirm_own_password(self, actor: User, password: str) -> None:
+        """The actor re-types their own password (throttled and audited like a login)."""
+        confirm_password(self._ctx, actor, password)
 
     def whoami(self, actor: User) -> User:
         with self._ctx.store.read() as r:

@@ -43,7 +43,7 @@ def deposit(
     """Contrôle et dépose des fichiers DSN sur Net-entreprises (jamais deux fois)."""
     from rich.progress import Progress
 
-    from dsnlink.jobs.runner import Runner
+    from dsnlink.jobs.handoff import advance_envois
     from dsnlink.pipeline.intake import receive
     from dsnlink.pipeline.views import envoi_row
 
@@ -79,7 +79,6 @@ def deposit(
                 }
             )
         if ids and not no_wait:
-            settings = session.app.settings
             with Progress(console=err_console, disable=json_output, transient=True) as bar:
                 task = bar.add_task("Dépôts", total=len(ids))
                 wanted = set(ids)
@@ -88,12 +87,13 @@ def deposit(
                     if envoi.id in wanted and envoi.state in _SETTLED:
                         bar.update(task, completed=_settled(p, ids))
 
-                Runner(
-                    p,
-                    concurrency=settings.pipeline_concurrency,
-                    per_identity=settings.pipeline_identity_concurrency,
-                    on_step=on_step,
-                ).run_until_idle()
+                def settled() -> bool:
+                    done = _settled(p, ids)
+                    bar.update(task, completed=done)
+                    return done == len(ids)
+
+                # In this process, or by the workers / the running « dsnlink run ».
+                advance_envois(session.app, p, ids, settled=settled, on_step=on_step)
                 bar.update(task, completed=_settled(p, ids))
         envois = [envoi_row(p.ledger, p.ledger.get_envoi(i)) for i in ids]
     data = {"files": results, "envois": envois}
@@ -203,7 +203,8 @@ def _render_detail(detail: dict[str, Any]) -> None:
 @click.option("--interval", type=click.FloatRange(0.1), default=5.0, show_default=True)
 def run(until_idle: bool, interval: float) -> None:
     """Fait avancer les dépôts : envoi, vérifications, relève des retours, alertes."""
-    from dsnlink.jobs.runner import Runner, runner_lock
+    from dsnlink.jobs.locks import runner_lock
+    from dsnlink.jobs.runner import Runner
     from dsnlink.maintenance.schedule import BackupStep
 
     with background_pipeline() as (app, pipeline):
@@ -214,7 +215,7 @@ def run(until_idle: bool, interval: float) -> None:
             per_identity=settings.pipeline_identity_concurrency,
             periodic=[BackupStep(settings, app.db, pipeline)],
         )
-        with runner_lock(settings.data_dir / "runner.lock"):
+        with runner_lock(app.db, settings.data_dir / "runner.lock"):
             if until_idle:
                 done = runner.run_until_idle()
                 runner.sync_returns()
@@ -237,7 +238,9 @@ def watch(
     folder: Path, test_first: bool, interval: float, once: bool, as_login: str | None
 ) -> None:
     """Surveille un dossier : chaque fichier DSN déposé par la paie y est déposé, une fois."""
-    from dsnlink.jobs.runner import Runner, runner_lock
+    from dsnlink.jobs.locks import runner_lock
+    from dsnlink.jobs.runner import Runner
+    from dsnlink.maintenance.schedule import BackupStep
     from dsnlink.pipeline.watch import Watcher
 
     if folder.exists() and not folder.is_dir():
@@ -254,8 +257,9 @@ def watch(
             session.pipeline,
             concurrency=settings.pipeline_concurrency,
             per_identity=settings.pipeline_identity_concurrency,
+            periodic=[BackupStep(settings, session.app.db, session.pipeline)],
         )
-        with runner_lock(settings.data_dir / "runner.lock"):
+        with runner_lock(session.app.db, settings.data_dir / "runner.lock"):
             if once:
                 for _ in range(2):
                     for picked in watcher.scan_once():

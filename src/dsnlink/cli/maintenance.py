@@ -23,6 +23,14 @@ def say(text: str, *, markup: bool = False) -> None:
     console.print(text, markup=markup, soft_wrap=True)
 
 
+def _paris(iso: str) -> str:
+    from datetime import datetime
+
+    from dsnlink.maintenance.schedule import PARIS
+
+    return f"{datetime.fromisoformat(iso).astimezone(PARIS):%d/%m/%Y %H:%M} (heure de Paris)"
+
+
 def _size(n: int) -> str:
     return f"{n / 1_000_000:.1f} Mo"
 
@@ -204,12 +212,13 @@ def _emit_schedule(data: dict[str, Any], json_output: bool) -> None:
             state = "" if schedule.get("enabled", True) else " (suspendue)"
             say(f"Sauvegardes : {escape(schedule['description'])}{state}.")
             if schedule.get("next"):
-                say(f"Prochaine : {schedule['next']}")
+                say(f"Prochaine : {_paris(schedule['next'])}")
         st = d.get("state") or {}
         if st.get("last_good"):
-            say(f"Dernière bonne : {st['last_good']['at']} ({st['last_good']['file']})")
+            say(f"Dernière bonne : {_paris(st['last_good']['at'])} ({st['last_good']['file']})")
         if st.get("last_failure"):
-            say(f"Dernier échec : {st['last_failure']['at']} : {st['last_failure']['message']}")
+            failure = st["last_failure"]
+            say(f"Dernier échec : {_paris(failure['at'])} : {failure['message']}")
 
     emit(data, json_output=json_output, render=render)
 

@@ -24,6 +24,7 @@ from dsnlink.connectivity.host_steps import TargetHost
 from dsnlink.connectivity.report import ConnectionReport
 from dsnlink.connectivity.settings import ResolvedConnection
 from dsnlink.connectivity.settings_store import ConnectionSettingsService, user_scope
+from dsnlink.connectivity.steps import StepResult
 from dsnlink.connectivity.test import (
     Authenticator,
     DatabaseStatus,
@@ -140,7 +141,7 @@ def _prepare_identity(app: App, actor: User, owner_login: str, environment: str 
 
 
 HostsFor = Callable[[Identity | None], Sequence[TargetHost]]
-AuthenticatorFor = Callable[[ResolvedConnection, Identity], Authenticator]
+AuthenticatorFor = Callable[[ResolvedConnection, Identity | None], Authenticator]
 
 
 def run_for_user(
@@ -154,8 +155,16 @@ def run_for_user(
     environ_proxies: dict[str, str] | None = None,
     fallback_ca_bundle: Path | None = None,
     context: dict[str, object] | None = None,
+    typed: IdentityUnderTest | None = None,
+    on_step: Callable[[StepResult], None] | None = None,
 ) -> ConnectionReport:
-    """The connection test for ``owner_login`` (default: the actor), then its consequences."""
+    """The connection test for ``owner_login`` (default: the actor), then its consequences.
+
+    ``typed``: credentials typed but not saved yet (the web's Net-entreprises tab tests them
+    before « Enregistrer », as the sheet asks); they are tested instead of the stored identity,
+    whose state is then left alone (the attempt is still audited). ``on_step`` sees each step
+    as it ends.
+    """
     login = owner_login or actor.login
     owner_id = user_id_of(app, login)
     connection = connection_settings(app, actor).resolve(owner_id, environ_proxies=environ_proxies)
@@ -164,8 +173,13 @@ def run_for_user(
         settings = connection.settings.model_copy(update={"ca_bundle": fallback_ca_bundle})
         connection = dataclasses.replace(connection, settings=settings)
     prepared = _prepare_identity(app, actor, login, environment)
+    if typed is not None:
+        if prepared.identity is None:
+            # Entering credentials for the first time needs the same right as saving them.
+            app.accounts.identities.check_can_set(actor, login)
+        prepared = Prepared(prepared.identity, typed, None)
     authenticate = None
-    if prepared.identity is not None and authenticator_for is not None:
+    if (prepared.identity is not None or typed is not None) and authenticator_for is not None:
         authenticate = authenticator_for(connection, prepared.identity)
     context = {"user": login, **(context or {})}
     if prepared.identity is not None:
@@ -186,9 +200,10 @@ def run_for_user(
             authenticate=authenticate,
             database=database,
             context=context,
+            on_step=on_step,
         )
     )
-    _record(app, actor, prepared.identity, report)
+    _record(app, actor, None if typed is not None else prepared.identity, report)
     return report
 
 
@@ -224,6 +239,8 @@ def run_installation_test(
     owner_login: str | None = None,
     environment: str | None = None,
     environ_proxies: dict[str, str] | None = None,
+    typed: IdentityUnderTest | None = None,
+    on_step: Callable[[StepResult], None] | None = None,
 ) -> ConnectionReport:
     """The connection test against the configured Net-entreprises environment."""
     from dsnlink.connectivity.portal_bridge import (
@@ -238,7 +255,9 @@ def run_installation_test(
     simulator = endpoints.profile == "simulator"
     fallback_ca = app.settings.portal_ca_bundle
 
-    def authenticator_for(connection: ResolvedConnection, _identity: Identity) -> Authenticator:
+    def authenticator_for(
+        connection: ResolvedConnection, _identity: Identity | None
+    ) -> Authenticator:
         return portal_authenticator(connection, config, ca_is_simulator=simulator)
 
     return run_for_user(
@@ -251,6 +270,8 @@ def run_installation_test(
         environ_proxies=environ_proxies,
         fallback_ca_bundle=fallback_ca,
         context={"profile": endpoints.profile},
+        typed=typed,
+        on_step=on_step,
     )
 
 

@@ -151,8 +151,14 @@ async def _run_one(step: Step, context: StepContext) -> Outcome:
         )
 
 
-async def run_steps(steps: Sequence[Step]) -> list[StepResult]:
-    """Run ``steps`` (dependencies first, the rest concurrently); results in declared order."""
+async def run_steps(
+    steps: Sequence[Step], *, on_result: Callable[[StepResult], None] | None = None
+) -> list[StepResult]:
+    """Run ``steps`` (dependencies first, the rest concurrently); results in declared order.
+
+    ``on_result`` sees each result as soon as its step ends (the web page shows the steps
+    appearing one by one); it must not raise.
+    """
     _check_graph(steps)
     results: dict[str, StepResult] = {}
     done: dict[str, asyncio.Event] = {step.id: asyncio.Event() for step in steps}
@@ -183,6 +189,8 @@ async def run_steps(steps: Sequence[Step]) -> list[StepResult]:
                 code=outcome.code,
                 data=dict(outcome.data),
             )
+            if on_result is not None:
+                on_result(results[step.id])
         finally:
             done[step.id].set()
 

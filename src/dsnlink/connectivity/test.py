@@ -39,7 +39,15 @@ from dsnlink.connectivity.settings import (
     ConnectionType,
     ResolvedConnection,
 )
-from dsnlink.connectivity.steps import Budget, Outcome, Status, Step, StepContext, run_steps
+from dsnlink.connectivity.steps import (
+    Budget,
+    Outcome,
+    Status,
+    Step,
+    StepContext,
+    StepResult,
+    run_steps,
+)
 from dsnlink.connectivity.update_feed import feed_step
 from dsnlink.errors import (
     AccountLocked,
@@ -278,8 +286,12 @@ async def run_connection_test_async(
     database: DatabaseProbe | None = None,
     current_version: str = __version__,
     context: dict[str, object] | None = None,
+    on_step: Callable[[StepResult], None] | None = None,
 ) -> ConnectionReport:
-    """Run every step; never more than one authentication attempt."""
+    """Run every step; never more than one authentication attempt.
+
+    ``on_step`` sees each step's result as soon as it ends.
+    """
     started_at = datetime.now(UTC)
     started = time.perf_counter()
     feed_url = connection.settings.update_feed_url
@@ -301,7 +313,7 @@ async def run_connection_test_async(
     steps.append(feed_step(connection, feed_url, current_version, budget))
     attempts: list[str] = []
     steps.append(_login_step(identity, authenticate, call_time, attempts))
-    results = await run_steps(steps)
+    results = await run_steps(steps, on_result=on_step)
     marks = tuple(build_mark(spec, results) for spec in MARKS)
     info: dict[str, object] = {
         "type": connection.type.value,

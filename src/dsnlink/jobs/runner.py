@@ -4,44 +4,28 @@ thread pool, with bounded concurrency overall and per Net-entreprises identity.
 Every step is an idempotent function over the ledger, so the runner keeps no state of its own
 that matters: kill it at any point, start it again, and ``recover()`` picks up where the
 ledger says things are. Only one runner may work on one database at a time in monoposte (a
-lock file next to the database); réseau runs the same steps on a distributed job engine.
+lock file next to the database, a PostgreSQL advisory lock on a shared database:
+``dsnlink.jobs.locks``); réseau runs the same steps as procrastinate tasks
+(``dsnlink.jobs.queue``).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
-from dsnlink.errors import DsnlinkError, PipelineError
+from dsnlink.errors import DsnlinkError
+from dsnlink.jobs.steps import STEPS, due_envois, identities_to_sync, recover_all
 from dsnlink.logs import get_logger
-from dsnlink.pipeline.collecting import poll_flow, sync_identity
+from dsnlink.pipeline.collecting import sync_identity
 from dsnlink.pipeline.context import Pipeline
 from dsnlink.pipeline.deadlines import alert_deadlines
-from dsnlink.pipeline.intake import advance_received
 from dsnlink.pipeline.model import Envoi
-from dsnlink.pipeline.sending import (
-    advance_deposited,
-    reconcile,
-    recover_sending,
-    release_held,
-    send,
-)
-from dsnlink.pipeline.states import EnvoiState
 
-S = EnvoiState
 log = get_logger("dsnlink.jobs.runner")
-
-Step = Callable[[Pipeline, str], Envoi]
-_STEPS: dict[EnvoiState, Step] = {
-    S.QUEUED: send,
-    S.FATE_UNKNOWN: reconcile,
-    S.RETURNS_PENDING: poll_flow,
-}
 
 
 @dataclass
@@ -74,34 +58,16 @@ class Runner:
     # -- recovery ---------------------------------------------------------------------------
 
     def recover(self) -> int:
-        """Bring envois left between two steps by a crash back to a state a step handles."""
-        ledger, moved = self.pipeline.ledger, 0
-        for envoi in ledger.envois(states=[S.SENDING]):
-            recover_sending(self.pipeline, envoi.id)
-            moved += 1
-        for envoi in ledger.envois(states=[S.RECEIVED]):
-            advance_received(self.pipeline, envoi.id)
-            moved += 1
-        for envoi in ledger.envois(states=[S.DEPOSITED]):
-            advance_deposited(self.pipeline, envoi.id)
-            moved += 1
-        return moved
+        """Bring envois left between two steps by a crash back to a state a step handles.
+
+        Safe only because this runner is the single one on its database (``runner_lock``):
+        no one else can be in the middle of sending."""
+        return recover_all(self.pipeline)
 
     # -- one round --------------------------------------------------------------------------
 
     def due(self) -> list[Envoi]:
-        ledger, now = self.pipeline.ledger, self.pipeline.clock.now()
-        for envoi in ledger.envois(states=[S.HELD]):
-            release_held(self.pipeline, envoi.id)
-        work = ledger.envois(states=list(_STEPS), due_before=now)
-        work += ledger.envois(states=list(_STEPS), unscheduled=True)
-        seen: set[str] = set()
-        out = []
-        for envoi in work:
-            if envoi.id not in seen and self._failures[envoi.id] < 3:
-                seen.add(envoi.id)
-                out.append(envoi)
-        return out
+        return [e for e in due_envois(self.pipeline) if self._failures[e.id] < 3]
 
     def run_round(self) -> RoundReport:
         """Run every due step once, respecting the concurrency bounds."""
@@ -135,7 +101,7 @@ class Runner:
         return report
 
     def _step(self, envoi: Envoi) -> Envoi:
-        step = _STEPS[envoi.state]
+        step = STEPS[envoi.state]
         try:
             result = step(self.pipeline, envoi.id)
         except DsnlinkError as exc:
@@ -165,12 +131,7 @@ class Runner:
 
     def sync_returns(self) -> int:
         """The declarant-wide returns listing, for each identity that has deposited."""
-        # One walk per identity, on behalf of the last user who deposited with it.
-        identities = {
-            e.identity_id: e.acting_login
-            for e in self.pipeline.ledger.envois()
-            if e.identity_id is not None and e.idflux
-        }
+        identities = identities_to_sync(self.pipeline)
         count = 0
         for identity_id, login in sorted(identities.items()):
             try:
@@ -203,23 +164,3 @@ class Runner:
 
     def stop(self) -> None:
         self._stop.set()
-
-
-@contextmanager
-def runner_lock(path: Path) -> Iterator[None]:
-    """One runner per database in monoposte: an exclusive lock on a file next to it."""
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise PipelineError(
-                "Un autre « dsnlink run » travaille déjà sur cette installation.",
-                remedy="Arrêtez-le ou attendez qu'il ait fini.",
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)

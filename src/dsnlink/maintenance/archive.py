@@ -204,7 +204,15 @@ def _extract(archive: Path, into: Path) -> Manifest:
         while (info := tar.next()) is not None:
             name = info.name
             expected = manifest.members.get(name)
-            if expected is None or not info.isfile() or name in seen or not _safe(name):
+            # The announced size is checked before extracting: a doctored archive cannot fill
+            # the disk with a member bigger than the manifest says.
+            if (
+                expected is None
+                or not info.isfile()
+                or name in seen
+                or not _safe(name)
+                or info.size != expected.size
+            ):
                 raise BackupCorrupt(
                     "L'archive contient un élément que son manifeste ne prévoit pas.",
                     member=name,

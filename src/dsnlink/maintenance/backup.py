@@ -31,7 +31,7 @@ from sqlalchemy import text
 from dsnlink import __version__
 from dsnlink.errors import InstallationMissing
 from dsnlink.maintenance import archive
-from dsnlink.maintenance.archive import Manifest, Member
+from dsnlink.maintenance.archive import Manifest
 from dsnlink.maintenance.pgtools import find_tool, libpq_args, run_tool
 from dsnlink.maintenance.target import check_target
 from dsnlink.settings import Settings
@@ -67,6 +67,7 @@ _SKIP_NAMES = {
     "backups",
 }
 _SKIP_SUFFIXES = (".lock", ".key", archive.PARTIAL)
+_ADDRESSES_WITH_CREDENTIALS = {"database_url", "alert_webhook_url"}
 
 
 @dataclass
@@ -364,7 +365,8 @@ def _environment(settings: Settings, db: Database) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in type(settings).model_fields:
         value = getattr(settings, name)
-        if isinstance(value, SecretStr) or name == "database_url":
+        # Addresses may carry credentials (a database password, a webhook's token).
+        if isinstance(value, SecretStr) or name in _ADDRESSES_WITH_CREDENTIALS:
             out[name] = None if value is None else "(secret, non sauvegardé)"
         else:
             out[name] = str(value) if isinstance(value, Path) else value
@@ -407,6 +409,3 @@ def _copy_data_files(settings: Settings, staging: Path, exclude: list[Path]) -> 
 def _write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
-
-
-__all__ = ["BackupResult", "Member", "take_backup"]

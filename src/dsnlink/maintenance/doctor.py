@@ -8,7 +8,6 @@ is there to report. Exit code: 0 healthy, 1 warnings, 2 at least one failure.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -190,7 +189,7 @@ def _backups(settings: Settings, db: Database, now: datetime) -> list[Check]:
             Check(
                 "last_backup",
                 FAILURE if schedule else WARNING,
-                "Aucune sauvegarde réussie n'a été trouvée.",
+                f"Aucune sauvegarde réussie n'a été trouvée dans {folder}.",
                 "Lancez « dsnlink backup » et programmez-les (« dsnlink backup schedule set »).",
                 facts,
             )
@@ -327,6 +326,3 @@ def _deadlines(items: list[Any], now: datetime) -> Check:
             facts,
         )
     return Check("deadlines", OK, "Aucune échéance en danger.", facts=facts)
-
-
-Renderer = Callable[[Health], None]

@@ -302,21 +302,20 @@ def _mkdir(folder: Path) -> None:
 
 def _refuse_if_runner(data_dir: Path) -> None:
     """Replacing the database under a running ``dsnlink run`` would lose its writes."""
-    import fcntl
+    from dsnlink.jobs.locks import file_lock
 
     lock = data_dir / "runner.lock"
     if not lock.exists():
         return
-    with lock.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise PipelineError(
-                "« dsnlink run » travaille sur cette installation : elle ne peut pas être "
-                "remplacée pendant ce temps.",
-                remedy="Arrêtez-le, restaurez, puis relancez-le.",
-            ) from None
-        fcntl.flock(handle, fcntl.LOCK_UN)
+    try:
+        with file_lock(lock):
+            pass
+    except PipelineError:
+        raise PipelineError(
+            "« dsnlink run » travaille sur cette installation : elle ne peut pas être "
+            "remplacée pendant ce temps.",
+            remedy="Arrêtez-le, restaurez, puis relancez-le.",
+        ) from None
 
 
 def _restore_files(folder: Path, dest_dir: Path) -> None:

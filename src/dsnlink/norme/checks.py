@@ -127,7 +127,12 @@ class Hooks:
     # --- checks -------------------------------------------------------------------------------
 
     def _check_siren(self, lineno: int, rid: str, value: str) -> None:
-        if len(value) == 9 and value.isdigit() and not stdnum_siren.is_valid(value):
+        if (
+            len(value) == 9
+            and value.isascii()
+            and value.isdigit()
+            and not stdnum_siren.is_valid(value)
+        ):
             self.v.add(
                 "key.siren",
                 f"Le SIREN {value} ({rid}) a une clé de contrôle fausse.",
@@ -140,7 +145,12 @@ class Hooks:
         if not siren or len(siren) != 9 or not stdnum_siren.is_valid(siren):
             return
         siret = siren + nic
-        if len(siret) == 14 and siret.isdigit() and not stdnum_siret.is_valid(siret):
+        if (
+            len(siret) == 14
+            and siret.isascii()
+            and siret.isdigit()
+            and not stdnum_siret.is_valid(siret)
+        ):
             self.v.add(
                 "key.siret",
                 f"Le SIRET {siret} (SIREN + NIC {rid}) a une clé de contrôle fausse.",
@@ -297,3 +307,12 @@ class Hooks:
         self.s90_decls = int(value) if value.isdigit() and value.isascii() else None
         self.s90_line = lineno
         return False
+
+
+#: hooks that only read their own line (and the employee list): a run of employee lines
+#: checked once can be replayed by calling them again
+REPLAYABLE_HOOKS: frozenset[Hook] = frozenset(
+    cast("Hook", getattr(Hooks, name))
+    for rid, name in _HOOKS.items()
+    if rid == "S21.G00.30.001" or rid in EMPLOYEE_FIELDS
+)

@@ -143,7 +143,7 @@ def _parse_month(month: str) -> _Month:
 
 
 def _check_siret(siret: str) -> str:
-    if len(siret) != 14 or not siret.isdigit():
+    if len(siret) != 14 or not (siret.isascii() and siret.isdigit()):
         raise InvalidInput(f"SIRET {siret!r} invalide : 14 chiffres attendus.")
     return siret
 

@@ -49,7 +49,7 @@ class _EnvoiBuilder:
                 envoi.concentrator_lot = True
             envoi.stray.append(line)
             return
-        block_id, num = rid[:10], int(rid[11:]) if rid[11:].isdigit() else 0
+        block_id, num = rid[:10], int(rid[11:]) if rid[11:].isascii() and rid[11:].isdigit() else 0
         current = self.current
         if current is None or current.id != block_id or num <= self.last_num:
             current = self._new_block(block_id, line)

@@ -10,10 +10,13 @@ failed values) leaves the loop for a slower method. See ``docs/norme.md`` for th
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
+from itertools import compress, repeat
+from operator import call, is_, itemgetter, not_, or_, sub
 from typing import Any, cast
 
 from dsnlink.norme import oddities
-from dsnlink.norme.checks import Hook, Hooks, is_calendar_date
+from dsnlink.norme.checks import REPLAYABLE_HOOKS, Hook, Hooks, is_calendar_date
 from dsnlink.norme.findings import Report, make_finding
 from dsnlink.norme.norm import NEVER, BlockSpec, Model, RubriqueSpec, diagnose, get_model
 from dsnlink.norme.source import Source, SourceInfo, iter_batches, open_source
@@ -25,6 +28,10 @@ DEFAULT_VERSION = "P25V01"
 SLICE = 4096
 #: bound of the cache of known-valid lines (memory stays flat on huge files)
 KNOWN_LINES_MAX = 20_000
+#: bound of the remembered runs of lines (one per employee shape and entering state)
+SEGMENTS_MAX = 4096
+#: the first line of an employee: runs of lines are cut there, their shapes repeat
+EMPLOYEE_KEY = b"S21.G00.30.001,'"
 
 #: (block id, rubrique number, cacheable, value matcher, mandatory bit, hook, spec)
 Entry = tuple[
@@ -50,18 +57,38 @@ _BLOCK_NAMES: dict[bytes, bytes] = {}
 #: a line that is not a well-formed rubrique of the norme: handled by ``odd_line`` in order
 ODD_BLOCK = b"<odd>"
 ODD: Entry = (ODD_BLOCK, 0, False, bool, 0, None, None)  # type: ignore[assignment]
+#: stands for a line whose identifier is unknown in the batch checks: never matches
+_UNKNOWN: Entry = (ODD_BLOCK, 0, True, NEVER.fullmatch, 0, None, None)  # type: ignore[assignment]
+_ID = itemgetter(slice(None, 16))
+_MATCHER = itemgetter(3)
+_CACHEABLE = itemgetter(2)
+_IS_NONE = partial(is_, None)
+
+#: what replaying a remembered run of lines does: block state at its end (block, last
+#: number, mandatory mask, offset of the block instance's first line or 0 when unchanged),
+#: structure state, open instances kept and offsets of those opened, and the calls in line
+#: order (offset, hook; None for the start of an employee)
+Segment = tuple[
+    bytes | None, int, int, int, int, int, tuple[int, ...], tuple[tuple[int, Hook | None], ...]
+]
 
 
 class Validator:
     """Feed it batches of lines (see :mod:`dsnlink.norme.source`); read ``report`` at the end."""
 
-    def __init__(self, *, employees: bool = True, max_findings: int = 5000) -> None:
+    def __init__(
+        self, *, employees: bool = True, max_findings: int = 5000, replay: bool = True
+    ) -> None:
         self.report = Report(summary=Summary())
         self.summary: Summary = self.report.summary
         self.max_findings = max_findings
         self._once: set[str] = set()
         self.employees = employees
         self._odd: dict[int, bytes] = {}
+        #: calls to ``add`` (kept or not): a run of lines that made none can be replayed
+        self.adds = 0
+        self.replay = replay
+        self._segments: dict[tuple[Any, ...], Segment] = {}
         self._block_info: dict[bytes, tuple[str, BlockSpec | None, int]] = {}
         self.hooks = Hooks(self, employees=employees)
         self.structure = Structure(self)
@@ -87,6 +114,7 @@ class Validator:
         value: str | None = None,
         once: str | None = None,
     ) -> None:
+        self.adds += 1
         if once is not None:
             if once in self._once:
                 return
@@ -166,15 +194,51 @@ class Validator:
         base = self.lineno
         # Whole lines already found valid (enumerations, dates, short codes repeat from one
         # employee to the next) are looked up all at once, in C; only the others are resolved
-        # one by one (identifier lookup, value check).
+        # (identifier lookup, value check), also in C but for the lines that fail or teach.
         entries = list(map(self.valid.get, lines))
         if None in entries:
-            self._resolve(lines, entries, base)
+            if self.replay:
+                self._resolve(lines, entries, base)
+            else:
+                self._resolve_each(lines, entries, base)
+        typed = cast("list[Entry]", entries)
+        employee = self.table.get(EMPLOYEE_KEY)
+        if not self.replay or employee is None:
+            return self._walk(lines, typed, 0, len(lines))
+        # Runs of lines from one employee to the next: a run whose shape (entries) and
+        # entering state were already checked without finding is replayed, not walked.
+        ids = list(map(id, entries))
+        marker = id(employee)
+        end = len(lines)
+        try:
+            pos = ids.index(marker)
+        except ValueError:
+            return self._walk(lines, typed, 0, end)
+        if pos:
+            rest = self._walk(lines, typed, 0, pos)
+            if rest is not None:
+                return rest
+        segment = self._segment
+        while pos < end:
+            try:
+                nxt = ids.index(marker, pos + 1)
+            except ValueError:
+                nxt = end
+            rest = segment(lines, typed, ids, pos, nxt)
+            if rest is not None:
+                return rest
+            pos = nxt
+        return None
+
+    def _walk(self, lines: list[bytes], entries: list[Entry], lo: int, hi: int) -> int | None:
+        """The checks of lines ``lo`` to ``hi``, one line at a time; the index of the line after
+        a table switch, None when done."""
         blk, last, mask, start = self.blk, self.last, self.mask, self.start
         on_block = self.on_block
         hooks = self.hooks
-        lineno = base
-        for entry, line in zip(cast("list[Entry]", entries), lines, strict=True):
+        lineno = self.lineno
+        for index in range(lo, hi):
+            entry = entries[index]
             lineno += 1
             b, num, _cacheable, _match, bit, hook, spec = entry
             if b is not blk or num <= last:
@@ -183,12 +247,98 @@ class Validator:
                     blk, mask, start = b, 0, lineno
             last = num
             mask |= bit
-            if hook is not None and hook(hooks, lineno, line):
+            if hook is not None and hook(hooks, lineno, lines[index]):
                 self.blk, self.last, self.mask, self.start, self.lineno = (
                     blk, last, mask, start, lineno,
                 )  # fmt: skip
-                return lineno - base
+                return index + 1
         self.blk, self.last, self.mask, self.start, self.lineno = blk, last, mask, start, lineno
+        return None
+
+    def _segment(
+        self, lines: list[bytes], entries: list[Entry], ids: list[int], lo: int, hi: int
+    ) -> int | None:
+        """Lines ``lo`` to ``hi`` (one employee): replayed when remembered, else walked."""
+        structure = self.structure
+        key = (
+            self.blk, self.last, self.mask, structure.sid, structure.generation,
+            id(self.table), tuple(ids[lo:hi]),
+        )  # fmt: skip
+        hit = self._segments.get(key)
+        if hit is None:
+            return self._record(lines, entries, lo, hi, key)
+        blk, last, mask, start_offset, sid, keep, opened, calls = hit
+        lineno = self.lineno
+        structure.sid = sid
+        starts = structure.starts
+        del starts[keep:]
+        starts.extend([lineno + offset for offset in opened])
+        hooks = self.hooks
+        for offset, hook in calls:
+            if hook is None:
+                hooks.start_employee(lineno + offset)
+            else:
+                hook(hooks, lineno + offset, lines[lo + offset - 1])
+        self.blk, self.last, self.mask = blk, last, mask
+        if start_offset:
+            self.start = lineno + start_offset
+        self.lineno = lineno + hi - lo
+        return None
+
+    def _record(
+        self, lines: list[bytes], entries: list[Entry], lo: int, hi: int, key: tuple[Any, ...]
+    ) -> int | None:
+        """Walk lines ``lo`` to ``hi`` and remember what they did, if it can be replayed: no
+        finding, no odd line, no root block, only hooks that read the line itself."""
+        structure, hooks = self.structure, self.hooks
+        run = entries[lo:hi]
+        if (
+            len(self._segments) >= SEGMENTS_MAX
+            or ODD in run
+            or any(e[5] is not None and e[5] not in REPLAYABLE_HOOKS for e in run)
+        ):
+            return self._walk(lines, entries, lo, hi)
+        adds, roots, generation = self.adds, structure.roots, structure.generation
+        decl, employees = hooks.decl, hooks.decl.employee_count
+        before = list(structure.starts)
+        lineno, start = self.lineno, self.start
+        rest = self._walk(lines, entries, lo, hi)
+        if (
+            rest is not None
+            or self.adds != adds
+            or structure.roots != roots
+            or structure.generation != generation
+            or hooks.decl is not decl
+            or hooks.decl.employee_count - employees > 1
+        ):
+            return rest
+        calls: list[tuple[int, Hook | None]] = [
+            (offset, e[5]) for offset, e in enumerate(run, start=1) if e[5] is not None
+        ]
+        if hooks.decl.employee_count != employees:
+            offset = hooks.emp.line - lineno
+            # the start of an employee comes with its first line, before that line's hook
+            at = next((i for i, c in enumerate(calls) if c[0] >= offset), len(calls))
+            calls.insert(at, (offset, None))
+        starts = structure.starts
+        keep = 0
+        while (
+            keep < len(before)
+            and keep < len(starts)
+            and starts[keep] == before[keep]
+            and starts[keep] <= lineno
+        ):
+            keep += 1
+        self._segments[key] = (
+            self.blk,
+            self.last,
+            self.mask,
+            self.start - lineno if self.start != start else 0,
+            structure.sid,
+            keep,
+            tuple(s - lineno for s in starts[keep:]),
+            tuple(calls),
+        )
         return None
 
     def _feed_lines(self, lines: list[bytes], first: int) -> None:
@@ -214,6 +364,27 @@ class Validator:
         self.blk, self.last, self.mask, self.start, self.lineno = blk, last, mask, start, lineno
 
     def _resolve(self, lines: list[bytes], entries: list[Entry | None], base: int) -> None:
+        """Resolve the lines not known valid. Identifier lookups and value matches run in C
+        over the whole batch; only the lines that fail, or whose value is worth remembering,
+        go through ``_resolve_line``, in line order, so findings come in the same order."""
+        where = list(compress(range(len(entries)), map(_IS_NONE, entries)))
+        unknown = list(map(lines.__getitem__, where))
+        found = list(map(self.table.get, map(_ID, unknown), repeat(_UNKNOWN)))
+        matched = map(
+            call, map(_MATCHER, found), unknown, repeat(16), map(sub, map(len, unknown), repeat(1))
+        )
+        quoted = map(bytes.endswith, unknown, repeat(b"'"))
+        attention = map(
+            or_, map(or_, map(_IS_NONE, matched), map(_CACHEABLE, found)), map(not_, quoted)
+        )
+        resolve_line = self._resolve_line
+        for index in compress(range(len(unknown)), attention):
+            found[index] = resolve_line(unknown[index], base + where[index] + 1)
+        for index, entry in zip(where, found, strict=True):
+            entries[index] = entry
+
+    def _resolve_each(self, lines: list[bytes], entries: list[Entry | None], base: int) -> None:
+        """``_resolve`` one line at a time (the reference the batch version is tested against)."""
         resolve_line = self._resolve_line
         index = -1
         try:

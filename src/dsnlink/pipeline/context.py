@@ -79,7 +79,7 @@ def parse_schedule(text: str) -> tuple[timedelta, ...]:
     delays = []
     for part in (p.strip() for p in text.split(",") if p.strip()):
         number, unit = part[:-1], part[-1:].lower()
-        if unit not in _UNITS or not number.isdigit():
+        if unit not in _UNITS or not (number.isascii() and number.isdigit()):
             raise InvalidInput(
                 f"Délai de relève incompréhensible : « {part} ».",
                 remedy="Écrivez par exemple 5m,30m,2h,6h,1d (s, m, h, d).",

@@ -92,6 +92,7 @@ _GET: dict[str, Callable[[Simulator, dict[str, Any]], Any]] = {
     "/returns": lambda sim, q: sim.returns(q.get("idflux")),
     "/attempts": lambda sim, q: sim.attempts(q.get("siret")),
     "/sessions": lambda sim, _: sim.sessions(),
+    "/overlaps": lambda sim, _: sim.identity_overlaps(),
     "/requests": lambda sim, q: sim.requests(q.get("route")),
     "/faults": lambda sim, _: sim.faults.public(),
 }

@@ -25,6 +25,7 @@ from dsnlink.simulator.http import (
 )
 from dsnlink.simulator.routes import HANDLERS, match_route, parse_identifiants
 from dsnlink.simulator.service import Simulator
+from dsnlink.simulator.tokens import parse_authorization
 
 
 class SimulatorApp:
@@ -51,6 +52,38 @@ class SimulatorApp:
         await self._serve(request, route, params, send, receive)
 
     async def _serve(
+        self, request: Request, route: str, params: tuple[str, ...], send: Send, receive: Receive
+    ) -> None:
+        identity = await self._identity_of(request, route)
+        if identity is None:
+            await self._answer(request, route, params, send, receive)
+            return
+        self.simulator.activity.begin(identity)
+        try:
+            await self._answer(request, route, params, send, receive)
+        finally:
+            self.simulator.activity.end(identity)
+
+    async def _identity_of(self, request: Request, route: str) -> str | None:
+        """The identity a request acts for, for the per-identity overlap records."""
+        if route == "authenticate":
+            _, fields = parse_identifiants(await request.body())
+            if {"siret", "nom", "prenom"} <= fields.keys():
+                return Identity(fields["siret"], fields["nom"], fields["prenom"]).label()
+            return None
+        credentials = parse_authorization(request.headers.get("authorization"))
+        if credentials is None:
+            return None
+        owners = self.simulator.activity.token_owner
+        owner = owners.get(credentials.token)
+        if owner is None:
+            session = self.simulator.tokens.resolve(credentials.token, self.simulator.now())
+            if session is None:
+                return None
+            owner = owners[credentials.token] = session.identity.label()
+        return owner
+
+    async def _answer(
         self, request: Request, route: str, params: tuple[str, ...], send: Send, receive: Receive
     ) -> None:
         sim = self.simulator

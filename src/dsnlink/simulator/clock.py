@@ -118,7 +118,7 @@ def to_paris_stamp(instant: datetime) -> str:
 
 def from_paris_stamp(stamp: str) -> datetime:
     """Parse ``yyyyMMddHHmmss`` (Paris time); ValueError when malformed."""
-    if len(stamp) != 14 or not stamp.isdigit():
+    if len(stamp) != 14 or not (stamp.isascii() and stamp.isdigit()):
         raise ValueError(stamp)
     naive = datetime.strptime(stamp, "%Y%m%d%H%M%S")
     return naive.replace(tzinfo=PARIS).astimezone(UTC)

@@ -25,6 +25,7 @@ from dsnlink.simulator.accounts import (
     AuthOutcome,
     Identity,
 )
+from dsnlink.simulator.activity import IdentityActivity
 from dsnlink.simulator.clock import VirtualClock, to_paris_stamp
 from dsnlink.simulator.config import AccountSpec, SimulatorConfig
 from dsnlink.simulator.faults import FaultPlan
@@ -57,6 +58,7 @@ class Simulator:
         self.accounts = Accounts(self.store, self.config.max_failures)
         self.tokens = Tokens(self.store, timedelta(seconds=self.config.token_ttl_seconds))
         self.faults = FaultPlan(seed=self.config.seed)
+        self.activity = IdentityActivity()
         for rule in self.config.faults:
             self.faults.add(rule)
         for window in self.config.maintenance:
@@ -350,6 +352,10 @@ class Simulator:
     def sessions(self) -> dict[str, int]:
         """Per identity, the most sessions (tokens) alive at once."""
         return self.tokens.max_overlap()
+
+    def identity_overlaps(self) -> dict[str, dict[str, int]]:
+        """Per identity: requests, requests begun while another of it was in flight, peak."""
+        return self.activity.report()
 
     def log_request(self, method: str, route: str, status: int, fault: str | None) -> None:
         self.store.insert(

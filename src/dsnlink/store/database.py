@@ -79,14 +79,14 @@ class Database:
                         self._local.writing = False
             else:
                 with self.engine.connect() as conn, conn.begin():
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(lock)})
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(lock)})
                     yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def _lock_key(name: str) -> int:
+def lock_key(name: str) -> int:
     # A stable signed 32-bit key per lock name (pg advisory locks take a bigint).
     return zlib.crc32(f"dsnlink:{name}".encode()) - 2**31
 

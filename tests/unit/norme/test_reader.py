@@ -109,3 +109,12 @@ def test_several_envois_in_one_file() -> None:
     assert envois[1].lines[0].number == one.count(b"\n") + 1
     report = validate(one + two)
     assert report.findings == [] and len(report.summary.envois) == 2
+
+
+def test_non_ascii_digit_in_a_rubrique_number_is_a_finding_not_a_crash() -> None:
+    # "²" (Latin-1 0xB2) is a digit for str.isdigit() but not for int(): found by fuzzing.
+    data = b"S10.G00.00.\xb201,'dsnlink'\nS10.G00.00.002,'dsnlink'\n"
+    envois = list(read_envois(data))
+    assert envois
+    findings = validate(data).findings
+    assert findings and all(f.line is None or f.line >= 1 for f in findings)

@@ -1,0 +1,85 @@
+"""The FastAPI application of the Centre de maintenance, over one opened installation."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import ExitStack
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import jinja2
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from dsnlink import __version__
+from dsnlink.web import errors
+from dsnlink.web.credential_checks import CredentialMemory
+from dsnlink.web.errors import API_PREFIX
+from dsnlink.web.routes import ROUTERS
+from dsnlink.web.security import SecurityMiddleware
+from dsnlink.web.sessions import SessionStore
+
+if TYPE_CHECKING:
+    from dsnlink.pipeline.context import Pipeline
+    from dsnlink.setup import App
+
+HERE = Path(__file__).resolve().parent
+
+
+class PipelineHolder:
+    """The installation's pipeline, opened on first use (pages that need no portal client
+    never build one) or given by ``dsnlink serve``, which shares it with the runner."""
+
+    def __init__(self, ctx: App, pipeline: Pipeline | None) -> None:
+        self._ctx = ctx
+        self._pipeline = pipeline
+        self._stack = ExitStack()
+        self._lock = threading.Lock()
+
+    def get(self) -> Pipeline:
+        with self._lock:
+            if self._pipeline is None:
+                from dsnlink.pipeline.setup import open_pipeline
+
+                self._pipeline = self._stack.enter_context(open_pipeline(self._ctx))
+            return self._pipeline
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def create_app(ctx: App, *, pipeline: Pipeline | None = None) -> FastAPI:
+    """The web application: pages at ``/…``, the JSON API under ``/api/v1/…``."""
+    app = FastAPI(
+        title="dsnlink — Centre de maintenance",
+        version=__version__,
+        description="API JSON du Centre de maintenance dsnlink : mêmes droits que les pages.",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+    )
+    settings = ctx.settings
+    app.state.ctx = ctx
+    app.state.pipeline = PipelineHolder(ctx, pipeline)
+    app.state.sessions = SessionStore(
+        idle_timeout=timedelta(minutes=settings.web_session_minutes),
+        confirm_window=timedelta(minutes=settings.web_confirm_minutes),
+    )
+    # Autoescape everywhere (not only *.html): nothing a user typed is ever markup.
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+        autoescape=True,
+    )
+    templates = Jinja2Templates(env=env)
+    app.state.templates = templates
+    app.state.credential_memory = CredentialMemory()
+    app.add_middleware(SecurityMiddleware)
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    for page_router, api_router in ROUTERS:
+        app.include_router(page_router, include_in_schema=False)
+        app.include_router(api_router, prefix=API_PREFIX)
+    app.router.add_event_handler("shutdown", app.state.pipeline.close)
+    return app

@@ -1,0 +1,178 @@
+"""What every route needs: the installation's services, the logged-in user, rights, rendering.
+
+Routes are plain ``def`` functions (FastAPI runs them in its thread pool), because the
+services are synchronous; the dependencies here are too.
+
+- :func:`services` — the opened installation (:class:`dsnlink.setup.App`): ``.accounts``,
+  ``.store``, ``.settings``, ``.installation``...
+- :func:`current_user` — the user of the session cookie, read afresh from the store (a
+  disabled or deleted account is logged out at once); otherwise :class:`NotAuthenticated`
+  (a redirect to ``/connexion`` for pages, 401 for the API).
+- :func:`require` — ``Depends(require(Operation.USERS_LIST))``: the user, if the rights RULES
+  allow each operation on their own objects (services check again, with the target).
+- :func:`pipeline` — the installation's pipeline (deposits, returns, rates), opened once.
+- :func:`render` — a template with the installation, the user and the navigation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from dsnlink.accounts.rights import Operation, allowed
+from dsnlink.errors import AccountDisabled, NotAuthenticated, PermissionDenied
+from dsnlink.pipeline.context import Pipeline
+from dsnlink.setup import App
+from dsnlink.store.records import Module, User
+from dsnlink.web.sessions import COOKIE_NAME, Session, SessionStore
+
+if TYPE_CHECKING:
+    from dsnlink.web.app import PipelineHolder
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    path: str
+    #: Shown to users allowed this operation on their own objects; None: to everyone.
+    operation: Operation | None
+
+
+#: Every area of the Centre de maintenance, in the order of the navigation bar.
+NAVIGATION: tuple[NavItem, ...] = (
+    NavItem("Comptes utilisateurs", "/comptes", None),
+    NavItem("Employeurs", "/employeurs", Operation.EMPLOYERS_LIST),
+    NavItem("Dépôts", "/depots", None),
+    NavItem("Retours", "/retours", None),
+    NavItem("Taux PAS", "/taux-pas", Operation.PAS_RATES_READ),
+    NavItem("Échéances", "/echeances", None),
+    NavItem("Journal", "/journal", Operation.AUDIT_READ),
+)
+
+MODULE_LABELS: dict[Module, str] = {
+    Module.CONFIGURATION: "Configuration",
+    Module.ADMINISTRATION: "Administration",
+    Module.PAYSLIPS: "Bulletins de paie",
+    Module.DECLARATIONS: "Déclarations",
+}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def services(request: Request) -> App:
+    app: App = request.app.state.ctx
+    return app
+
+
+def sessions(request: Request) -> SessionStore:
+    store: SessionStore = request.app.state.sessions
+    return store
+
+
+def templates(request: Request) -> Jinja2Templates:
+    t: Jinja2Templates = request.app.state.templates
+    return t
+
+
+def current_session(request: Request) -> Session:
+    cached = getattr(request.state, "session", None)
+    if isinstance(cached, Session):
+        return cached
+    session = sessions(request).find(request.cookies.get(COOKIE_NAME), now())
+    if session is None:
+        raise NotAuthenticated()
+    request.state.session = session
+    return session
+
+
+def optional_user(request: Request) -> User | None:
+    """The logged-in user, or None (the login page, the error page)."""
+    cached = getattr(request.state, "user", None)
+    if isinstance(cached, User):
+        return cached
+    try:
+        return current_user(request)
+    except NotAuthenticated:
+        return None
+
+
+def current_user(request: Request) -> User:
+    cached = getattr(request.state, "user", None)
+    if isinstance(cached, User):
+        return cached
+    session = current_session(request)
+    with services(request).store.read() as r:
+        user = r.users.get(session.user_id)
+    if user is None or user.disabled:
+        sessions(request).close(session.id)
+        if user is not None:
+            raise AccountDisabled(login=user.login)
+        raise NotAuthenticated()
+    request.state.user = user
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+Services = Annotated[App, Depends(services)]
+
+
+def require(*rights: Operation | Module) -> Callable[[Request], User]:
+    """A dependency returning the user if they hold every right given.
+
+    An :class:`Operation` is checked against the rights RULES (on one's own objects); a
+    :class:`Module` must be held as such.
+    """
+
+    def dependency(request: Request) -> User:
+        user = current_user(request)
+        for right in rights:
+            if isinstance(right, Operation):
+                ok = allowed(user, right, own=True)
+            else:
+                ok = right in user.rights
+            if not ok:
+                raise PermissionDenied(login=user.login, needs=str(right.value))
+        return user
+
+    return dependency
+
+
+def may(user: User | None, operation: Operation | None, *, own: bool = True) -> bool:
+    if user is None:
+        return False
+    return operation is None or allowed(user, operation, own=own)
+
+
+def render(
+    request: Request, template: str, *, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    """``template`` with what every page shows: installation, user, navigation."""
+    user = optional_user(request)
+    app = services(request)
+    base: dict[str, Any] = {
+        "installation": app.installation,
+        "user": user,
+        "navigation": [item for item in NAVIGATION if may(user, item.operation)],
+        "current_path": request.url.path,
+        "module_labels": MODULE_LABELS,
+        "may": lambda op, own=True: may(user, op, own=own),
+    }
+    base.update(context)
+    return templates(request).TemplateResponse(request, template, base, status_code=status_code)
+
+
+def pipeline(request: Request) -> Pipeline:
+    """The installation's pipeline (ledger, portal client…), opened once per application."""
+    holder: PipelineHolder = request.app.state.pipeline
+    return holder.get()
+
+
+PipelineDep = Annotated[Pipeline, Depends(pipeline)]
