@@ -9,6 +9,7 @@ failed values) leaves the loop for a slower method. See ``docs/norme.md`` for th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
 from itertools import compress, repeat
@@ -19,6 +20,7 @@ from dsnlink.norme import oddities
 from dsnlink.norme.checks import REPLAYABLE_HOOKS, Hook, Hooks, is_calendar_date
 from dsnlink.norme.findings import Report, make_finding
 from dsnlink.norme.norm import NEVER, BlockSpec, Model, RubriqueSpec, diagnose, get_model
+from dsnlink.norme.runs import Unsuitable, compile_run
 from dsnlink.norme.source import Source, SourceInfo, iter_batches, open_source
 from dsnlink.norme.structure import EMPLOYEE, Structure
 from dsnlink.norme.summary import Summary
@@ -30,6 +32,11 @@ SLICE = 4096
 KNOWN_LINES_MAX = 20_000
 #: bound of the remembered runs of lines (one per employee shape and entering state)
 SEGMENTS_MAX = 4096
+#: a run's shape gets its expression once seen this many times per line it holds (compiling
+#: costs about as much as checking that many runs line by line)
+COMPILE_AFTER = 4
+#: bound of the shapes followed (memory stays flat on files where no two employees look alike)
+SHAPES_MAX = 2048
 #: the first line of an employee: runs of lines are cut there, their shapes repeat
 EMPLOYEE_KEY = b"S21.G00.30.001,'"
 
@@ -73,6 +80,19 @@ Segment = tuple[
 ]
 
 
+class _Shape:
+    """What is known of one shape of run: how often seen, its expression once compiled, its
+    entries, and which of its lines must be among the lines known valid."""
+
+    __slots__ = ("entries", "known", "pattern", "seen")
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.pattern: re.Pattern[bytes] | None = None
+        self.entries: list[Entry] = []
+        self.known: Callable[[list[bytes]], Any] | None = None
+
+
 class Validator:
     """Feed it batches of lines (see :mod:`dsnlink.norme.source`); read ``report`` at the end."""
 
@@ -89,6 +109,7 @@ class Validator:
         self.adds = 0
         self.replay = replay
         self._segments: dict[tuple[Any, ...], Segment] = {}
+        self._shapes: dict[tuple[bytes, ...], _Shape] = {}
         self._block_info: dict[bytes, tuple[str, BlockSpec | None, int]] = {}
         self.hooks = Hooks(self, employees=employees)
         self.structure = Structure(self)
@@ -172,6 +193,7 @@ class Validator:
         self.model = get_model(version, nature)
         self.table, self.valid = self._table_for(self.model)
         self._block_info = {}
+        self._shapes = {}
         self.structure.memo = {}
         return True
 
@@ -191,44 +213,101 @@ class Validator:
     def _feed_batch(self, lines: list[bytes]) -> int | None:
         """Check ``lines``; after a line that switched the tables, stop and return the index of
         the next line (None when done)."""
-        base = self.lineno
-        # Whole lines already found valid (enumerations, dates, short codes repeat from one
-        # employee to the next) are looked up all at once, in C; only the others are resolved
-        # (identifier lookup, value check), also in C but for the lines that fail or teach.
-        entries = list(map(self.valid.get, lines))
-        if None in entries:
-            if self.replay:
-                self._resolve(lines, entries, base)
-            else:
-                self._resolve_each(lines, entries, base)
-        typed = cast("list[Entry]", entries)
         employee = self.table.get(EMPLOYEE_KEY)
         if not self.replay or employee is None:
-            return self._walk(lines, typed, 0, len(lines))
-        # Runs of lines from one employee to the next: a run whose shape (entries) and
-        # entering state were already checked without finding is replayed, not walked.
-        ids = list(map(id, entries))
-        marker = id(employee)
+            return self._walk(lines, self._entries(lines, 0, len(lines)), 0, len(lines))
+        # Runs of lines from one employee to the next. A run whose shape (its identifiers) is
+        # frequent has its values checked by one expression; a run whose shape and entering
+        # state were already walked without finding is replayed rather than walked again.
+        keys = list(map(_ID, lines))
         end = len(lines)
         try:
-            pos = ids.index(marker)
+            pos = keys.index(EMPLOYEE_KEY)
         except ValueError:
-            return self._walk(lines, typed, 0, end)
-        if pos:
-            rest = self._walk(lines, typed, 0, pos)
-            if rest is not None:
-                return rest
-        segment = self._segment
+            return self._walk(lines, self._entries(lines, 0, end), 0, end)
+        # (first line, end, compiled shape or None, is an employee)
+        runs: list[tuple[int, int, _Shape | None, bool]] = [(0, pos, None, False)] if pos else []
+        entries: list[Entry] = [ODD] * end
+        shape_of = self._shape
+        valid_has = self.valid.__contains__
+        # value checks first, for the whole batch: findings come in the same order as when
+        # every line is resolved before the walk
         while pos < end:
             try:
-                nxt = ids.index(marker, pos + 1)
+                nxt = keys.index(EMPLOYEE_KEY, pos + 1)
             except ValueError:
                 nxt = end
-            rest = segment(lines, typed, ids, pos, nxt)
+            shape = shape_of(keys, pos, nxt)
+            if (
+                shape is not None
+                and shape.pattern is not None
+                and shape.pattern.fullmatch(b"\n".join(lines[pos:nxt])) is not None
+                and (shape.known is None or all(map(valid_has, shape.known(lines[pos:nxt]))))
+            ):
+                entries[pos:nxt] = shape.entries
+                runs.append((pos, nxt, shape, True))
+            else:
+                runs.append((pos, nxt, None, True))
+            pos = nxt
+        base = self.lineno
+        for lo, hi, shape, _employee in runs:
+            if shape is None:
+                entries[lo:hi] = self._entries(lines, lo, hi, base)
+        segment = self._segment
+        for lo, hi, shape, employee_run in runs:
+            if employee_run:
+                rest = segment(lines, entries, lo, hi, shape)
+            else:
+                rest = self._walk(lines, entries, lo, hi)
             if rest is not None:
                 return rest
-            pos = nxt
         return None
+
+    def _entries(
+        self, lines: list[bytes], lo: int, hi: int, base: int | None = None
+    ) -> list[Entry]:
+        """The entries of lines ``lo`` to ``hi``, values checked (findings added)."""
+        part = lines[lo:hi] if lo or hi != len(lines) else lines
+        entries = list(map(self.valid.get, part))
+        if None in entries:
+            first = (self.lineno if base is None else base) + lo
+            if self.replay:
+                self._resolve(part, entries, first)
+            else:
+                self._resolve_each(part, entries, first)
+        return cast("list[Entry]", entries)
+
+    def _shape(self, keys: list[bytes], lo: int, hi: int) -> _Shape | None:
+        """The compiled shape of a run, once it has been seen often enough to pay for it."""
+        ident = tuple(keys[lo:hi])
+        shape = self._shapes.get(ident)
+        if shape is None:
+            if len(self._shapes) >= SHAPES_MAX:
+                return None
+            shape = self._shapes[ident] = _Shape()
+        if shape.pattern is not None:
+            return shape
+        if shape.seen < 0:
+            return None
+        shape.seen += 1
+        if shape.seen < COMPILE_AFTER * len(ident):
+            return None
+        shape.seen = -1  # unsuitable unless compiled below
+        found = [self.table.get(key) for key in ident]
+        entries = [e for e in found if e is not None and e[6] is not None]
+        if len(entries) != len(ident):
+            return None
+        known = [index for index, e in enumerate(entries) if e[2]]
+        try:
+            shape.pattern = compile_run([e[6] for e in entries], set(known))
+        except (Unsuitable, re.error):
+            return None
+        shape.entries = entries
+        if len(known) > 1:
+            shape.known = itemgetter(*known)
+        elif known:
+            shape.known = itemgetter(slice(known[0], known[0] + 1))
+        return shape
 
     def _walk(self, lines: list[bytes], entries: list[Entry], lo: int, hi: int) -> int | None:
         """The checks of lines ``lo`` to ``hi``, one line at a time; the index of the line after
@@ -256,13 +335,13 @@ class Validator:
         return None
 
     def _segment(
-        self, lines: list[bytes], entries: list[Entry], ids: list[int], lo: int, hi: int
+        self, lines: list[bytes], entries: list[Entry], lo: int, hi: int, shape: _Shape | None
     ) -> int | None:
         """Lines ``lo`` to ``hi`` (one employee): replayed when remembered, else walked."""
         structure = self.structure
         key = (
             self.blk, self.last, self.mask, structure.sid, structure.generation,
-            id(self.table), tuple(ids[lo:hi]),
+            id(self.table), shape if shape is not None else tuple(map(id, entries[lo:hi])),
         )  # fmt: skip
         hit = self._segments.get(key)
         if hit is None:
