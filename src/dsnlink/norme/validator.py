@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from functools import partial
-from itertools import compress, repeat
-from operator import call, is_, itemgetter, not_, or_, sub
+from itertools import compress, count, repeat
+from operator import call, is_, itemgetter, methodcaller, not_, or_, sub
 from typing import Any, cast
 
 from dsnlink.norme import oddities
-from dsnlink.norme.checks import REPLAYABLE_HOOKS, Hook, Hooks, is_calendar_date
+from dsnlink.norme.checks import FIELD_HOOKS, REPLAYABLE_HOOKS, Hook, Hooks, is_calendar_date
 from dsnlink.norme.findings import Report, make_finding
 from dsnlink.norme.norm import NEVER, BlockSpec, Model, RubriqueSpec, diagnose, get_model
 from dsnlink.norme.runs import Unsuitable, compile_run
@@ -70,13 +70,25 @@ _ID = itemgetter(slice(None, 16))
 _MATCHER = itemgetter(3)
 _CACHEABLE = itemgetter(2)
 _IS_NONE = partial(is_, None)
+_IS_EMPLOYEE = methodcaller("startswith", b"S21.G00.30.001,'")
+_VALUE = itemgetter(slice(16, -1))
 
 #: what replaying a remembered run of lines does: block state at its end (block, last
 #: number, mandatory mask, offset of the block instance's first line or 0 when unchanged),
 #: structure state, open instances kept and offsets of those opened, and the calls in line
-#: order (offset, hook; None for the start of an employee)
+#: order (offset, hook; None for the start of an employee), and, when the run starts with an
+#: employee, the lines copied into its summary (picked from the run) and their fields
 Segment = tuple[
-    bytes | None, int, int, int, int, int, tuple[int, ...], tuple[tuple[int, Hook | None], ...]
+    bytes | None,
+    int,
+    int,
+    int,
+    int,
+    int,
+    tuple[int, ...],
+    tuple[tuple[int, Hook | None], ...],
+    Callable[[list[bytes]], Any] | None,
+    tuple[str, ...],
 ]
 
 
@@ -110,6 +122,7 @@ class Validator:
         self.replay = replay
         self._segments: dict[tuple[Any, ...], Segment] = {}
         self._shapes: dict[tuple[bytes, ...], _Shape] = {}
+        self._last_shape: _Shape | None = None
         self._block_info: dict[bytes, tuple[str, BlockSpec | None, int]] = {}
         self.hooks = Hooks(self, employees=employees)
         self.structure = Structure(self)
@@ -194,6 +207,7 @@ class Validator:
         self.table, self.valid = self._table_for(self.model)
         self._block_info = {}
         self._shapes = {}
+        self._last_shape = None
         self.structure.memo = {}
         return True
 
@@ -219,36 +233,54 @@ class Validator:
         # Runs of lines from one employee to the next. A run whose shape (its identifiers) is
         # frequent has its values checked by one expression; a run whose shape and entering
         # state were already walked without finding is replayed rather than walked again.
-        keys = list(map(_ID, lines))
         end = len(lines)
-        try:
-            pos = keys.index(EMPLOYEE_KEY)
-        except ValueError:
+        pos = next(compress(count(), map(_IS_EMPLOYEE, lines)), end)
+        if pos == end:
             return self._walk(lines, self._entries(lines, 0, end), 0, end)
         # (first line, end, compiled shape or None, is an employee)
         runs: list[tuple[int, int, _Shape | None, bool]] = [(0, pos, None, False)] if pos else []
         entries: list[Entry] = [ODD] * end
         shape_of = self._shape
         valid_has = self.valid.__contains__
+        keys: list[bytes] | None = None
+        last = self._last_shape
         # value checks first, for the whole batch: findings come in the same order as when
         # every line is resolved before the walk
         while pos < end:
+            if last is not None and last.pattern is not None:
+                # most employees look like the previous one: try its shape first (its
+                # expression checks the identifiers too), without cutting the batch into keys
+                nxt = pos + len(last.entries)
+                if nxt <= end and (nxt == end or lines[nxt].startswith(EMPLOYEE_KEY)):
+                    run = lines[pos:nxt]
+                    if last.pattern.fullmatch(b"\n".join(run)) is not None and (
+                        last.known is None or all(map(valid_has, last.known(run)))
+                    ):
+                        entries[pos:nxt] = last.entries
+                        runs.append((pos, nxt, last, True))
+                        pos = nxt
+                        continue
+            if keys is None:
+                keys = list(map(_ID, lines))
             try:
                 nxt = keys.index(EMPLOYEE_KEY, pos + 1)
             except ValueError:
                 nxt = end
             shape = shape_of(keys, pos, nxt)
+            run = lines[pos:nxt]
             if (
                 shape is not None
                 and shape.pattern is not None
-                and shape.pattern.fullmatch(b"\n".join(lines[pos:nxt])) is not None
-                and (shape.known is None or all(map(valid_has, shape.known(lines[pos:nxt]))))
+                and shape.pattern.fullmatch(b"\n".join(run)) is not None
+                and (shape.known is None or all(map(valid_has, shape.known(run))))
             ):
                 entries[pos:nxt] = shape.entries
                 runs.append((pos, nxt, shape, True))
+                last = shape
             else:
                 runs.append((pos, nxt, None, True))
             pos = nxt
+        self._last_shape = last
         base = self.lineno
         for lo, hi, shape, _employee in runs:
             if shape is None:
@@ -303,10 +335,7 @@ class Validator:
         except (Unsuitable, re.error):
             return None
         shape.entries = entries
-        if len(known) > 1:
-            shape.known = itemgetter(*known)
-        elif known:
-            shape.known = itemgetter(slice(known[0], known[0] + 1))
+        shape.known = _picker(known) if known else None
         return shape
 
     def _walk(self, lines: list[bytes], entries: list[Entry], lo: int, hi: int) -> int | None:
@@ -346,7 +375,7 @@ class Validator:
         hit = self._segments.get(key)
         if hit is None:
             return self._record(lines, entries, lo, hi, key)
-        blk, last, mask, start_offset, sid, keep, opened, calls = hit
+        blk, last, mask, start_offset, sid, keep, opened, calls, pick, fields = hit
         lineno = self.lineno
         structure.sid = sid
         starts = structure.starts
@@ -358,6 +387,10 @@ class Validator:
                 hooks.start_employee(lineno + offset)
             else:
                 hook(hooks, lineno + offset, lines[lo + offset - 1])
+        if pick is not None:
+            # the employee's fields in one go, as the hooks would set them one by one
+            values = map(bytes.decode, map(_VALUE, pick(lines[lo:hi])), repeat("latin-1"))
+            hooks.emp.__dict__.update(zip(fields, values, strict=True))
         self.blk, self.last, self.mask = blk, last, mask
         if start_offset:
             self.start = lineno + start_offset
@@ -399,6 +432,13 @@ class Validator:
             # the start of an employee comes with its first line, before that line's hook
             at = next((i for i, c in enumerate(calls) if c[0] >= offset), len(calls))
             calls.insert(at, (offset, None))
+        pick: Callable[[list[bytes]], Any] | None = None
+        fields: tuple[str, ...] = ()
+        copies = [(offset, hook) for offset, hook in calls if hook in FIELD_HOOKS]
+        if calls and calls[0] == (1, None) and copies:
+            calls = [c for c in calls if c[1] not in FIELD_HOOKS]
+            pick = _picker([offset - 1 for offset, _hook in copies])
+            fields = tuple(FIELD_HOOKS[hook] for _offset, hook in copies)
         starts = structure.starts
         keep = 0
         while (
@@ -417,6 +457,8 @@ class Validator:
             keep,
             tuple(s - lineno for s in starts[keep:]),
             tuple(calls),
+            pick,
+            fields,
         )
         return None
 
@@ -587,6 +629,13 @@ class Validator:
                 )
             )
         return self.report
+
+
+def _picker(positions: list[int]) -> Callable[[list[bytes]], Any]:
+    """A C function picking the items at ``positions`` of a list, always as a sequence."""
+    if len(positions) == 1:
+        return itemgetter(slice(positions[0], positions[0] + 1))
+    return itemgetter(*positions)
 
 
 def _first_number(bspec: BlockSpec) -> int:
