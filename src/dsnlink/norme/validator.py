@@ -37,6 +37,8 @@ SEGMENTS_MAX = 4096
 COMPILE_AFTER = 4
 #: bound of the shapes followed (memory stays flat on files where no two employees look alike)
 SHAPES_MAX = 2048
+#: bound of the shapes compiled, per tables (an expression of a 65-line shape weighs ~200 kB)
+COMPILED_MAX = 32
 #: the first line of an employee: runs of lines are cut there, their shapes repeat
 EMPLOYEE_KEY = b"S21.G00.30.001,'"
 
@@ -57,6 +59,11 @@ Tables = tuple[dict[bytes, Entry], dict[bytes, Entry]]
 #: second dict holds whole lines known valid (enumerations at first, then the values found valid
 #: as files are checked): a line's validity depends on the model only, so sharing it is safe.
 _TABLES: dict[tuple[str, str, bool], Tables] = {}
+#: the shapes of employee runs met, per tables: compiled expressions serve every validator of
+#: the process (a payroll tool writes its employees alike from one month to the next)
+_SHAPES: dict[tuple[str, str, bool], dict[tuple[bytes, ...], _Shape]] = {}
+#: how many of them are compiled, by id of the dict of shapes
+_COMPILED: dict[int, int] = {}
 #: one bytes object per block id, whatever the table: the hot loop compares blocks by identity
 _BLOCK_NAMES: dict[bytes, bytes] = {}
 
@@ -96,13 +103,14 @@ class _Shape:
     """What is known of one shape of run: how often seen, its expression once compiled, its
     entries, and which of its lines must be among the lines known valid."""
 
-    __slots__ = ("entries", "known", "pattern", "seen")
+    __slots__ = ("entries", "known", "known_entries", "pattern", "seen")
 
     def __init__(self) -> None:
         self.seen = 0
         self.pattern: re.Pattern[bytes] | None = None
         self.entries: list[Entry] = []
         self.known: Callable[[list[bytes]], Any] | None = None
+        self.known_entries: list[Entry] = []
 
 
 class Validator:
@@ -121,7 +129,6 @@ class Validator:
         self.adds = 0
         self.replay = replay
         self._segments: dict[tuple[Any, ...], Segment] = {}
-        self._shapes: dict[tuple[bytes, ...], _Shape] = {}
         self._last_shape: _Shape | None = None
         self._block_info: dict[bytes, tuple[str, BlockSpec | None, int]] = {}
         self.hooks = Hooks(self, employees=employees)
@@ -129,6 +136,7 @@ class Validator:
         self.version = DEFAULT_VERSION
         self.model: Model = get_model(DEFAULT_VERSION, "01")
         self.table, self.valid = self._table_for(self.model)
+        self._shapes = self._shapes_for(self.model)
         # state of the current block instance, mirrored from the hot loop at block changes
         self.blk: bytes | None = None
         self.last = 0
@@ -194,6 +202,9 @@ class Validator:
             tables = _TABLES.setdefault(key, (table, valid))
         return tables
 
+    def _shapes_for(self, model: Model) -> dict[tuple[bytes, ...], _Shape]:
+        return _SHAPES.setdefault((model.version, model.nature, self.employees), {})
+
     def use_model(self, version: str | None = None, nature: str | None = None) -> bool:
         """Switch tables (norme version read in S10, nature read in S20). True if changed."""
         version = version or self.version
@@ -206,7 +217,7 @@ class Validator:
         self.model = get_model(version, nature)
         self.table, self.valid = self._table_for(self.model)
         self._block_info = {}
-        self._shapes = {}
+        self._shapes = self._shapes_for(self.model)
         self._last_shape = None
         self.structure.memo = {}
         return True
@@ -254,7 +265,9 @@ class Validator:
                 if nxt <= end and (nxt == end or lines[nxt].startswith(EMPLOYEE_KEY)):
                     run = lines[pos:nxt]
                     if last.pattern.fullmatch(b"\n".join(run)) is not None and (
-                        last.known is None or all(map(valid_has, last.known(run)))
+                        last.known is None
+                        or all(map(valid_has, last.known(run)))
+                        or self._learn_known(last, run)
                     ):
                         entries[pos:nxt] = last.entries
                         runs.append((pos, nxt, last, True))
@@ -272,7 +285,11 @@ class Validator:
                 shape is not None
                 and shape.pattern is not None
                 and shape.pattern.fullmatch(b"\n".join(run)) is not None
-                and (shape.known is None or all(map(valid_has, shape.known(run))))
+                and (
+                    shape.known is None
+                    or all(map(valid_has, shape.known(run)))
+                    or self._learn_known(shape, run)
+                )
             ):
                 entries[pos:nxt] = shape.entries
                 runs.append((pos, nxt, shape, True))
@@ -309,6 +326,26 @@ class Validator:
                 self._resolve_each(part, entries, first)
         return cast("list[Entry]", entries)
 
+    def _learn_known(self, shape: _Shape, run: list[bytes]) -> bool:
+        """The lines of a run that its expression leaves to the cache of known-valid lines,
+        checked one by one when some are new: True, and the new ones learnt, if all pass
+        without finding (else the run is resolved line by line, findings in order)."""
+        assert shape.known is not None
+        valid = self.valid
+        new: list[tuple[bytes, Entry]] = []
+        for line, entry in zip(shape.known(run), shape.known_entries, strict=True):
+            if line in valid:
+                continue
+            if entry[3](line, 16, len(line) - 1) is None:
+                return False
+            if entry[6].type == "D" and not is_calendar_date(line[16:-1].decode("latin-1")):
+                return False
+            new.append((line, entry))
+        for line, entry in new:
+            if len(valid) < KNOWN_LINES_MAX:
+                valid[line] = entry
+        return True
+
     def _shape(self, keys: list[bytes], lo: int, hi: int) -> _Shape | None:
         """The compiled shape of a run, once it has been seen often enough to pay for it."""
         ident = tuple(keys[lo:hi])
@@ -325,6 +362,10 @@ class Validator:
         if shape.seen < COMPILE_AFTER * len(ident):
             return None
         shape.seen = -1  # unsuitable unless compiled below
+        compiled = _COMPILED.get(id(self._shapes), 0)
+        if compiled >= COMPILED_MAX:
+            return None
+        _COMPILED[id(self._shapes)] = compiled + 1
         found = [self.table.get(key) for key in ident]
         entries = [e for e in found if e is not None and e[6] is not None]
         if len(entries) != len(ident):
@@ -336,6 +377,7 @@ class Validator:
             return None
         shape.entries = entries
         shape.known = _picker(known) if known else None
+        shape.known_entries = [entries[index] for index in known]
         return shape
 
     def _walk(self, lines: list[bytes], entries: list[Entry], lo: int, hi: int) -> int | None:

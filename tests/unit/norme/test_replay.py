@@ -139,3 +139,13 @@ def test_random_files_same() -> None:
     for seed in range(3):
         faults = rng.sample(sorted(FAULTS), 3)
         _same(generate_monthly_dsn(20 + seed * 15, seed=seed, fault=faults))
+
+
+def test_shapes_shared_by_later_validators() -> None:
+    clean = generate_monthly_dsn(30, seed=21)
+    _same(clean)
+    # the second file meets shapes compiled for the first, with dates never seen before
+    lines = generate_monthly_dsn(30, seed=22, fault="bad-date").split(b"\n")
+    _same(b"\n".join(lines))
+    fast = _same(generate_monthly_dsn(30, seed=21, month="2025-03"))
+    assert fast._segments
