@@ -1,10 +1,19 @@
 """The streaming validator: one pass over the lines, constant memory, findings and summary.
 
-The hot loop (:meth:`Validator.feed`) does, per line: one dict lookup on the first 16 bytes
-(identifier and ``,'``), a block-change test, one bit-or for the mandatory rubriques, one
-precompiled regex ``fullmatch`` on the value in place (no slicing), and a hook call for the few
-rubriques that need more (keys, dates, summary). Everything else (block changes, odd lines,
-failed values) leaves the loop for a slower method. See ``docs/norme.md`` for the checks.
+Each batch of lines (see :meth:`Validator.feed`) is checked in three steps:
+
+1. values, in C as far as possible: lines already known valid are looked up all at once; the
+   employees (runs of lines from one ``S21.G00.30.001`` to the next) whose shape is frequent
+   are checked by one compiled expression per run (:mod:`dsnlink.norme.runs`); the other lines
+   get an identifier lookup and a precompiled ``fullmatch`` each, mapped over the batch, and
+   only those that fail or teach a repeated value go through Python, in line order;
+2. the walk, per line: block-change test, one bit-or for the mandatory rubriques, and a hook
+   for the few rubriques that need more (keys, summary, norme and nature switches);
+3. except for employee runs already walked without finding from the same state: those are
+   replayed (end state, open block instances, employee summary, NIR check) in a few calls.
+
+Both give exactly the findings of the plain line-by-line checks (``replay=False``), which the
+tests compare. See ``docs/norme.md`` for the checks.
 """
 
 from __future__ import annotations
