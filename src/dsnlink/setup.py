@@ -25,7 +25,7 @@ from dsnlink.store.records import Installation, Mode
 from dsnlink.store.schema import current_revision, upgrade
 from dsnlink.store.sql import utc_now
 from dsnlink.vault import SecretRef, Vault, open_vault
-from dsnlink.vault.keys import create_master_key, find_keyring
+from dsnlink.vault.keys import KeySource, create_master_key, find_keyring
 
 #: The réseau database address, recorded by ``init`` in the data folder (mode 0600: it may
 #: hold the database password, like a .pgpass file).
@@ -172,7 +172,9 @@ def init_installation(
         _, revision = upgrade(db)
         ensure_queue_schema(db)
         if settings.master_key is None and find_keyring(settings) is None:
-            create_master_key(settings)
+            # Réseau: a key file (0600), to copy to every workstation and worker; an OS
+            # keyring would tie the key to this machine's session.
+            create_master_key(settings, where=KeySource.FILE if mode is Mode.RESEAU else None)
         if database_url_option is not None:
             _record_database_url(settings, database_url_option)
         store = SqlStore(db)

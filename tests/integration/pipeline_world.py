@@ -49,16 +49,18 @@ class World:
 
 
 def settings_for(data_dir: Path, sim: RunningSimulator, **extra: object) -> Settings:
-    return Settings(
-        data_dir=data_dir,
-        database_url=None,
-        master_key=None,
-        keyring=False,
-        password_hash_profile="fast-insecure-tests",
-        portal_profile="simulator",
-        portal_simulator_url=sim.base_url,
-        **extra,  # type: ignore[arg-type]
-    )
+    """Settings of a test installation (SQLite unless ``database_url`` is in ``extra``)."""
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "database_url": None,
+        "master_key": None,
+        "keyring": False,
+        "password_hash_profile": "fast-insecure-tests",
+        "portal_profile": "simulator",
+        "portal_simulator_url": sim.base_url,
+        **extra,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
 
 
 def build_world(
@@ -96,6 +98,16 @@ def build_world(
             accounts.employers.link(admin, siret=number, user_login=login)
             sirets.append(number)
     return World(app, settings, sirets)
+
+
+def simulator_account(n: int) -> tuple[str, str, str, str]:
+    """A declarant account of the simulator, number ``n`` (add it with ``account_spec``)."""
+    return (siret(900_000 + n), f"decl{n}", "declarant", f"Refonte-{n:04d}")
+
+
+def account_spec(account: tuple[str, str, str, str]) -> dict[str, object]:
+    number, nom, prenom, password = account
+    return {"siret": number, "nom": nom, "prenom": prenom, "password": password}
 
 
 def dsn_for(number: str, *, month: str = "2026-01", employees: int = 3, seed: int = 0) -> bytes:

@@ -43,7 +43,7 @@ def deposit(
     """Contrôle et dépose des fichiers DSN sur Net-entreprises (jamais deux fois)."""
     from rich.progress import Progress
 
-    from dsnlink.jobs.runner import Runner
+    from dsnlink.jobs.handoff import advance_envois
     from dsnlink.pipeline.intake import receive
     from dsnlink.pipeline.views import envoi_row
 
@@ -79,7 +79,6 @@ def deposit(
                 }
             )
         if ids and not no_wait:
-            settings = session.app.settings
             with Progress(console=err_console, disable=json_output, transient=True) as bar:
                 task = bar.add_task("Dépôts", total=len(ids))
                 wanted = set(ids)
@@ -88,12 +87,13 @@ def deposit(
                     if envoi.id in wanted and envoi.state in _SETTLED:
                         bar.update(task, completed=_settled(p, ids))
 
-                Runner(
-                    p,
-                    concurrency=settings.pipeline_concurrency,
-                    per_identity=settings.pipeline_identity_concurrency,
-                    on_step=on_step,
-                ).run_until_idle()
+                def settled() -> bool:
+                    done = _settled(p, ids)
+                    bar.update(task, completed=done)
+                    return done == len(ids)
+
+                # In this process, or by the workers / the running « dsnlink run ».
+                advance_envois(session.app, p, ids, settled=settled, on_step=on_step)
                 bar.update(task, completed=_settled(p, ids))
         envois = [envoi_row(p.ledger, p.ledger.get_envoi(i)) for i in ids]
     data = {"files": results, "envois": envois}

@@ -162,16 +162,14 @@ def _print_deadlines(rows: list[dict[str, Any]]) -> None:
 @json_option
 def sync(as_login: str | None, json_output: bool) -> None:
     """Relève les retours sur Net-entreprises (dépôts suivis et liste du déclarant)."""
-    from dsnlink.jobs.runner import Runner
+    from dsnlink.jobs.handoff import sync_returns
 
     with pipeline_session(as_login) as session:
-        runner = Runner(session.pipeline)
-        steps = runner.run_until_idle()
-        listed = runner.sync_returns()
-        steps += runner.run_until_idle()
+        # Here, or by the workers / the running « dsnlink run » (then None: not counted here).
+        listed = sync_returns(session.app, session.pipeline)
         stored = len(session.pipeline.ledger.returns())
     emit(
-        {"steps": steps, "listed": listed, "stored": stored},
+        {"listed": listed or 0, "stored": stored, "handed_over": listed is None},
         json_output=json_output,
         render=lambda d: console.print(
             f"{d['listed']} retour(s) listé(s) ; {d['stored']} retour(s) conservé(s)."

@@ -19,17 +19,14 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from dsnlink.errors import PipelineError
+from dsnlink.errors import RunnerBusy
 from dsnlink.store.database import Database, lock_key
 
 RUNNER_LOCK = "runner"
 
 
-def _already_running() -> PipelineError:
-    return PipelineError(
-        "Un autre « dsnlink run » travaille déjà sur cette installation.",
-        remedy="Arrêtez-le ou attendez qu'il ait fini.",
-    )
+def _already_running() -> RunnerBusy:
+    return RunnerBusy()
 
 
 @contextmanager
@@ -48,7 +45,7 @@ def runner_lock(db: Database, path: Path) -> Iterator[None]:
         conn.commit()
         try:
             if live_workers(db):
-                raise PipelineError(
+                raise RunnerBusy(
                     "Des « dsnlink worker » travaillent déjà sur cette installation réseau.",
                     remedy="Sur une installation réseau, laissez les workers faire avancer les "
                     "dépôts : « dsnlink run » n'est pas nécessaire.",

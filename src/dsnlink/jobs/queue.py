@@ -133,10 +133,10 @@ def build_queue(database_url: str, tuning: QueueTuning | None = None) -> procras
     async def dispatch(context: procrastinate.JobContext, timestamp: int) -> int:
         pipeline = pipeline_of(context)
         envois = await asyncio.to_thread(_dispatchable, pipeline)
-        failing = await _failing_envois(app, [e.id for e in envois])
+        skip = await _busy_or_failing(app, [e.id for e in envois])
         deferred = 0
         for envoi in envois:
-            if envoi.id not in failing:
+            if envoi.id not in skip:
                 deferred += await defer_step(app, envoi)
         return deferred
 
@@ -208,11 +208,17 @@ async def defer_step(app: procrastinate.App, envoi: Envoi) -> int:
     )
 
 
-async def _failing_envois(app: procrastinate.App, envoi_ids: list[str]) -> set[str]:
+async def _busy_or_failing(app: procrastinate.App, envoi_ids: list[str]) -> set[str]:
+    """Envois whose step job already waits or runs (deferring again would be refused: one
+    query instead of one refused insert each), or whose steps failed again and again."""
     if not envoi_ids:
         return set()
     rows = await app.connector.execute_query_all_async(
         query="SELECT j.args->>'envoi_id' AS envoi_id FROM procrastinate_jobs j "
+        "WHERE j.task_name = %(task)s AND j.status IN ('todo', 'doing') "
+        "AND j.args->>'envoi_id' = ANY(%(ids)s) "
+        "UNION "
+        "SELECT j.args->>'envoi_id' FROM procrastinate_jobs j "
         "JOIN procrastinate_events e ON e.job_id = j.id AND e.type = 'failed' "
         "WHERE j.task_name = %(task)s AND j.status = 'failed' "
         "AND e.at > now() - make_interval(hours => %(hours)s) "

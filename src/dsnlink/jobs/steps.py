@@ -16,6 +16,7 @@ from dsnlink.pipeline.intake import advance_received
 from dsnlink.pipeline.model import Envoi
 from dsnlink.pipeline.sending import (
     advance_deposited,
+    is_due,
     reconcile,
     recover_sending,
     release_held,
@@ -66,14 +67,17 @@ def release_fixed_identities(pipeline: Pipeline) -> int:
 
 def due_envois(pipeline: Pipeline) -> list[Envoi]:
     """Envois that wait for a step now (oldest first, each once)."""
-    ledger, now = pipeline.ledger, pipeline.clock.now()
     release_fixed_identities(pipeline)
-    work = ledger.envois(states=list(STEPS), due_before=now)
-    work += [e for e in ledger.envois(states=list(STEPS)) if e.next_poll_at is None]
+    now = pipeline.clock.now()
+    # Selected in SQL (due, or not scheduled yet) rather than loading every pending envoi:
+    # with thousands of envois waiting for their returns, most are not due in a given round.
+    ledger, states = pipeline.ledger, list(STEPS)
+    work = ledger.envois(states=states, due_before=now)
+    work += ledger.envois(states=states, unscheduled=True)
     seen: set[str] = set()
-    out = []
+    out: list[Envoi] = []
     for envoi in work:
-        if envoi.id not in seen:
+        if envoi.id not in seen and is_due(envoi, now):
             seen.add(envoi.id)
             out.append(envoi)
     return out

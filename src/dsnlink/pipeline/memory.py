@@ -107,6 +107,7 @@ class MemoryLedger:
         month: str | None = None,
         idflux: str | None = None,
         due_before: datetime | None = None,
+        unscheduled: bool = False,
         limit: int | None = None,
     ) -> list[Envoi]:
         with self._lock:
@@ -123,6 +124,7 @@ class MemoryLedger:
                     due_before is None
                     or (e.next_poll_at is not None and e.next_poll_at <= due_before)
                 )
+                and (not unscheduled or e.next_poll_at is None)
             ]
         found.sort(key=lambda e: (e.created_at, e.file_id, e.seq))
         return found[:limit] if limit is not None else found

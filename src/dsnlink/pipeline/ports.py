@@ -212,6 +212,7 @@ class Ledger(Protocol):
         month: str | None = None,
         idflux: str | None = None,
         due_before: datetime | None = None,
+        unscheduled: bool = False,
         limit: int | None = None,
     ) -> list[Envoi]: ...
 

@@ -99,6 +99,7 @@ def open_pipeline(
     # The installation's stored connection settings (proxy, mode...), else DSNLINK_PORTAL_*.
     portal_client = client or portal_client_for(app)
     identities = AccountIdentities(app)
+    own_clock = clock_for(settings) if clock is None else None
     try:
         yield Pipeline(
             ledger=SqlLedger(app.db),
@@ -106,10 +107,12 @@ def open_pipeline(
             identities=identities,
             checker=NormeChecker(),
             parser=GipMdsReturnParser(),
-            clock=clock or clock_for(settings),
+            clock=clock or own_clock or SystemClock(),
             alerts=alerts or alerts_from_settings(settings),
             config=config or config_from_settings(settings),
         )
     finally:
         if owned:
             portal_client.close()
+        if isinstance(own_clock, SimulatorClock):  # its HTTP client, opened here
+            own_clock.close()

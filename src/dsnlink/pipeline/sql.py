@@ -1,9 +1,10 @@
 """The ledger on SQLite or PostgreSQL (SQLAlchemy Core), passing the same contract tests as
 :class:`dsnlink.pipeline.memory.MemoryLedger`.
 
-Transitions are one ``UPDATE … WHERE id = :id AND state IN (allowed)`` plus one event row, in
-one write transaction: the compare-and-set that lets any number of workers, threads or
-machines, race for an envoi and only one win.
+Transitions are one event row inserted from the envoi's row ``WHERE id = :id AND state IN
+(allowed)`` plus one ``UPDATE … RETURNING`` of the envoi, in one write transaction: the
+compare-and-set that lets any number of workers, threads or machines, race for an envoi and
+only one win.
 """
 
 from __future__ import annotations
@@ -67,6 +68,26 @@ _UPDATE = (
     .returning(*_ENVOI_COLUMNS)
 )
 _ADD_EVENT = insert(envoi_events)
+#: the event of a transition, written only if the envoi is in an allowed state, its from_state
+#: read in the same statement (no separate select of the state)
+_ADD_TRANSITION_EVENT = (
+    insert(envoi_events)
+    .from_select(
+        ["envoi_id", "at", "from_state", "to_state", "actor", "detail"],
+        select(
+            envois.c.id,
+            bindparam("at", type_=envoi_events.c.at.type),
+            envois.c.state,
+            bindparam("to_state", type_=envoi_events.c.to_state.type),
+            bindparam("actor", type_=envoi_events.c.actor.type),
+            bindparam("detail", type_=envoi_events.c.detail.type),
+        ).where(
+            envois.c.id == bindparam("eid"),
+            envois.c.state.in_(bindparam("allowed", expanding=True)),
+        ),
+    )
+    .returning(envoi_events.c.id)
+)
 _RETURN_KEY = (
     return_files.c.idflux == bindparam("k_idflux"),
     return_files.c.nature == bindparam("k_nature"),
@@ -154,6 +175,7 @@ class SqlLedger:
         month: str | None = None,
         idflux: str | None = None,
         due_before: datetime | None = None,
+        unscheduled: bool = False,
         limit: int | None = None,
     ) -> list[Envoi]:
         query = select(*_ENVOI_COLUMNS)
@@ -171,6 +193,8 @@ class SqlLedger:
                 query = query.where(column == value)
         if due_before is not None:
             query = query.where(and_(c.next_poll_at.is_not(None), c.next_poll_at <= due_before))
+        if unscheduled:
+            query = query.where(c.next_poll_at.is_(None))
         query = query.order_by(c.created_at, c.file_id, c.seq)
         if limit is not None:
             query = query.limit(limit)
@@ -190,24 +214,26 @@ class SqlLedger:
         check_changes(changes)
         allowed = [s.value for s in ALLOWED.get(to, frozenset())]
         with self.db.write(f"envoi:{envoi_id}") as conn:
-            current = conn.execute(_ENVOI_STATE, {"eid": envoi_id}).scalar()
-            if current is None:
-                raise NotFound("Dépôt inconnu.", envoi_id=envoi_id)
-            params = {"eid": envoi_id, "allowed": allowed, "state": to.value, "updated_at": at}
-            row = conn.execute(_TRANSITION, params | changes).first()
-            if row is None:
-                raise StateConflict(envoi_id=envoi_id, state=current, wanted=to.value)
-            conn.execute(
-                _ADD_EVENT,
+            # The event first: written only from an allowed state (the compare-and-set),
+            # then the row, in the same transaction.
+            written = conn.execute(
+                _ADD_TRANSITION_EVENT,
                 {
-                    "envoi_id": envoi_id,
+                    "eid": envoi_id,
+                    "allowed": allowed,
                     "at": at,
-                    "from_state": current,
                     "to_state": to.value,
                     "actor": actor,
                     "detail": detail,
                 },
             )
+            if written.first() is None:  # rowcount is not reliable for INSERT … SELECT
+                current = conn.execute(_ENVOI_STATE, {"eid": envoi_id}).scalar()
+                if current is None:
+                    raise NotFound("Dépôt inconnu.", envoi_id=envoi_id)
+                raise StateConflict(envoi_id=envoi_id, state=current, wanted=to.value)
+            params = {"eid": envoi_id, "allowed": allowed, "state": to.value, "updated_at": at}
+            row = conn.execute(_TRANSITION, params | changes).one()
         return _envoi(row)
 
     def update(self, envoi_id: str, *, expect_version: int, **changes: object) -> Envoi:

@@ -50,7 +50,7 @@ async def test_login_form_sets_a_strict_httponly_cookie_and_shows_the_installati
     assert "frame-ancestors 'none'" in csp
     assert "unsafe-inline" not in csp
     assert page.headers["x-content-type-options"] == "nosniff"
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"
     assert "<script>" not in page.text  # no inline script
 
 

@@ -85,6 +85,18 @@ class LedgerContract:
             ledger.get_file("nope")
         assert ledger.file_by_sha("c" * 64) is None
 
+    def test_unscheduled_envois(self, ledger: Ledger) -> None:
+        file = a_file()
+        envoi = an_envoi(file)
+        ledger.add_file(file, [(envoi, b"x")])
+        later = T0 + timedelta(minutes=1)
+        moved = ledger.transition(envoi.id, S.CHECKED, at=T0, actor="t", next_poll_at=later)
+        assert ledger.envois(states=[S.CHECKED], unscheduled=True) == []
+        cleared = ledger.update(envoi.id, expect_version=moved.version, next_poll_at=None)
+        assert ledger.envois(states=[S.CHECKED], unscheduled=True) == [cleared]
+        assert ledger.envois(states=[S.QUEUED], unscheduled=True) == []
+        assert ledger.envois(states=[S.CHECKED], due_before=later) == []
+
     def test_transitions_are_compare_and_set(self, ledger: Ledger) -> None:
         file = a_file()
         envoi = an_envoi(file)

@@ -13,11 +13,11 @@ from dsnlink.errors import AccessError
 from dsnlink.redaction import register_secret
 from dsnlink.store.records import User
 from dsnlink.web.deps import CurrentUser, Services, now, optional_user, render, sessions
-from dsnlink.web.schemas import UserOut, user_out
+from dsnlink.web.schemas import ERROR_RESPONSES, UserOut, user_out
 from dsnlink.web.sessions import COOKIE_NAME
 
 pages = APIRouter()
-api = APIRouter(tags=["session"])
+api = APIRouter(tags=["session"], responses=ERROR_RESPONSES)
 
 
 def _safe_next(target: str | None) -> str:
