@@ -236,4 +236,27 @@ ROUTES: list[RouteCase] = [
         url="/api/v1/users/{target}/connection",
         json={"type": "direct", "mode": "securise"},
     ),
+    # --- Maintenance: health, backups, workers and queue (administration or configuration) ---
+    RouteCase("GET", "/maintenance", one_of(A, C)),
+    RouteCase("GET", "/maintenance/sante", one_of(A, C)),
+    RouteCase("GET", "/maintenance/sauvegardes", one_of(A, C)),
+    RouteCase("POST", "/maintenance/sauvegardes", one_of(A, C)),
+    RouteCase(
+        "POST",
+        "/maintenance/sauvegardes/verifier",
+        one_of(A, C),
+        form={"fichier": "dsnlink-backup-20260101T000000000000Z.tar.gz"},
+    ),
+    RouteCase("GET", "/maintenance/workers", one_of(A, C)),
+    RouteCase("GET", "/api/v1/maintenance/health", one_of(A, C)),
+    RouteCase("GET", "/api/v1/maintenance/backups", one_of(A, C)),
+    RouteCase("POST", "/api/v1/maintenance/backups", one_of(A, C)),
+    RouteCase(
+        "POST",
+        "/api/v1/maintenance/backups/verify",
+        one_of(A, C),
+        json={"file": "dsnlink-backup-20260101T000000000000Z.tar.gz"},
+    ),
+    RouteCase("GET", "/api/v1/maintenance/task", one_of(A, C)),
+    RouteCase("GET", "/api/v1/maintenance/workers", one_of(A, C)),
 ]
