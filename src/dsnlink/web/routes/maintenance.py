@@ -251,7 +251,7 @@ def backups_view(request: Request, app: App) -> dict[str, Any]:
         planned = {
             "description": schedule.describe(),
             "frequency": schedule.frequency,
-            "at": schedule.at,
+            "at": schedule.at.strftime("%H:%M"),
             "keep": schedule.keep,
             "enabled": schedule.enabled,
             "next": schedule.next_slot(datetime.now(UTC)).isoformat() if schedule.enabled else None,
