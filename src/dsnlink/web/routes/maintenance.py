@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from dsnlink.accounts.rights import Operation
 from dsnlink.errors import DsnlinkError, NotFound
 from dsnlink.maintenance.background import MaintenanceTasks, TaskState
+from dsnlink.pipeline.states import LABELS as ENVOI_LABELS
 from dsnlink.setup import App
 from dsnlink.store.records import User
 from dsnlink.web.deps import render, require, services
@@ -524,4 +525,5 @@ def workers_page(request: Request, user: Reader, app: AppDep) -> Response:
         view=workers_view(request, app),
         job_labels=JOB_STATE_LABELS,
         runner_labels=RUNNER_LABELS,
+        envoi_labels={state.value: label for state, label in ENVOI_LABELS.items()},
     )
