@@ -72,6 +72,15 @@ async def test_health_is_the_doctors_with_its_remedies(
 async def test_backup_now_runs_in_the_background_then_verify(
     admin: httpx.AsyncClient, web_app: FastAPI, web_ctx: App
 ) -> None:
+    # Nothing scheduled, no backup yet: the default folder will be created by the first one.
+    before = (await admin.get(f"{API}/backups")).json()
+    assert before["target"] == {
+        "ok": True,
+        "message": "Il sera créé à la première sauvegarde.",
+        "remedy": None,
+        "problem": None,
+    }
+    assert before["backups"] == [] and before["last_good"] is None
     started = await admin.post(f"{API}/backups")
     assert started.status_code == 202, started.text
     assert started.json()["task"]["kind"] == "backup"

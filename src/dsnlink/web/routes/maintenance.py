@@ -228,12 +228,14 @@ def backups_view(request: Request, app: App) -> dict[str, Any]:
     from dsnlink.maintenance.target import check_target
 
     folder, schedule = _folder(app)
+    target: dict[str, Any]
     try:
-        check_target(folder)
-        target: dict[str, Any] = {
-            "ok": True,
-            "message": f"Le dossier {folder} existe et dsnlink peut y écrire.",
-        }
+        if schedule is None and not folder.exists():
+            # The default folder is created by the first backup (as « dsnlink backup » does).
+            target = {"ok": True, "message": "Il sera créé à la première sauvegarde."}
+        else:
+            check_target(folder)
+            target = {"ok": True, "message": "Il existe et dsnlink peut y écrire."}
     except DsnlinkError as exc:
         target = {
             "ok": False,
@@ -327,7 +329,6 @@ def _pg_server(app: App) -> str | None:
 
 
 def _audit(app: App, user: User, action: str, object_id: str | None) -> None:
-    from dsnlink.redaction import redact
     from dsnlink.store.records import NewAuditEntry
 
     with app.store.write() as r:
@@ -340,7 +341,7 @@ def _audit(app: App, user: User, action: str, object_id: str | None) -> None:
                 action=action,
                 object_type="backup",
                 object_id=object_id,
-                detail=redact({}),
+                detail={},
             )
         )
 
