@@ -194,6 +194,9 @@ async def test_a_moved_backup_folder_is_shown_with_what_to_do(
     listing = (await admin.get(f"{API}/backups")).json()
     assert listing["target"]["ok"] is True
     assert listing["schedule"]["keep"] == 3 and listing["schedule"]["next"]
+    # Times are shown as Paris wall-clock time, as the schedule is set.
+    shown = await admin.get("/maintenance/sauvegardes")
+    assert "à 02:00." in shown.text and "les 3 plus récentes gardées" in shown.text
     folder.rename(tmp_path / "renomme")
     listing = (await admin.get(f"{API}/backups")).json()
     assert listing["target"]["ok"] is False

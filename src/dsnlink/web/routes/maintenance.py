@@ -431,11 +431,25 @@ def get_workers(request: Request, user: Reader, app: AppDep) -> dict[str, Any]:
 # -- pages ----------------------------------------------------------------------------------------
 
 
+def paris(value: str | datetime | None) -> str:
+    """An instant as people in France read it: Paris wall-clock time, to the minute (every
+    time of the Maintenance pages is Paris time, as the schedule's)."""
+    from dsnlink.pipeline.deadlines import PARIS
+
+    if not value:
+        return "—"
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return f"{at.astimezone(PARIS):%d/%m/%Y à %H:%M}"
+
+
 def _render(request: Request, template: str, user: User, **context: Any) -> HTMLResponse:
     return render(
         request,
         template,
         user=user,
+        paris=paris,
         status_labels=STATUS_LABELS,
         task_kinds=TASK_KINDS,
         can_run=_may_run(user),
