@@ -114,6 +114,16 @@ async def test_backup_now_runs_in_the_background_then_verify(
     data = (folder / name).read_bytes()
     damaged = folder / "dsnlink-backup-20200101T000000000000Z.tar.gz"
     damaged.write_bytes(data[: len(data) * 2 // 3])
+    # A backup killed half-way left its hidden partial file: shown apart, never a backup.
+    partial = folder / ".dsnlink-backup-20200102T000000000000Z.tar.gz.partial"
+    partial.write_bytes(data[:100])
+    listing = (await admin.get(f"{API}/backups")).json()
+    assert [p["file"] for p in listing["partial"]] == [partial.name]
+    assert listing["partial"][0]["size"] == 100
+    assert partial.name not in [b["file"] for b in listing["backups"]]
+    assert f'data-partial="{partial.name}"' in (await admin.get("/maintenance/sauvegardes")).text
+    not_a_backup = await admin.post(f"{API}/backups/verify", json={"file": partial.name})
+    assert not_a_backup.status_code == 404
     await admin.post(f"{API}/backups/verify", json={"file": damaged.name})
     failed = _finished(web_app)
     assert failed["state"] == "failed"

@@ -134,6 +134,12 @@ class ScheduleOut(BaseModel):
     next: str | None
 
 
+class PartialOut(BaseModel):
+    file: str
+    at: str = Field(description="Dernière écriture.")
+    size: int
+
+
 class BackupsOut(BaseModel):
     folder: str
     scheduled: bool
@@ -142,6 +148,10 @@ class BackupsOut(BaseModel):
     last_good: dict[str, Any] | None
     last_failure: dict[str, Any] | None
     backups: list[BackupOut]
+    partial: list[PartialOut] = Field(
+        description="Restes cachés de sauvegardes interrompues (ou en cours) : jamais comptés, "
+        "supprimés 6 heures après leur dernière écriture."
+    )
     restore_commands: list[str]
     task: TaskOut | None
 
@@ -268,6 +278,7 @@ def backups_view(request: Request, app: App) -> dict[str, Any]:
         "last_good": state.get("last_good"),
         "last_failure": state.get("last_failure"),
         "backups": items,
+        "partial": _partial(folder),
         "restore_commands": [
             f'dsnlink backup verify "{example}"',
             f'dsnlink restore "{example}" --data-dir NOUVEAU_DOSSIER',
@@ -275,6 +286,31 @@ def backups_view(request: Request, app: App) -> dict[str, Any]:
         ],
         "task": _task(request),
     }
+
+
+def _partial(folder: Path) -> list[dict[str, Any]]:
+    """Hidden leftovers of interrupted backups (a partial archive, a staging folder)."""
+    from dsnlink.maintenance import archive
+    from dsnlink.maintenance.backup import STAGING_PREFIX
+
+    if not folder.is_dir():
+        return []
+    out = []
+    for path in sorted(folder.iterdir()):
+        if not (path.name.endswith(archive.PARTIAL) or path.name.startswith(STAGING_PREFIX)):
+            continue
+        try:
+            st = path.stat()
+            size = (
+                st.st_size
+                if path.is_file()
+                else sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+            )
+        except FileNotFoundError:  # finished or removed meanwhile
+            continue
+        at = datetime.fromtimestamp(st.st_mtime, UTC).isoformat()
+        out.append({"file": path.name, "at": at, "size": size})
+    return out
 
 
 def start_backup(request: Request, app: App, user: User) -> TaskState:
