@@ -255,7 +255,13 @@ def backups_view(request: Request, app: App) -> dict[str, Any]:
         }
     state = backup_state(app.db)
     items: list[dict[str, Any]] = []
-    for b in reversed(list_backups(folder)):
+    try:
+        found = list_backups(folder)
+        partial = _partial(folder)
+    except OSError:
+        # A folder that cannot be read (rights, disk gone): the check above says why.
+        found, partial = [], []
+    for b in reversed(found):
         item = b.to_dict()
         item["file"] = b.path.name
         items.append(item)
@@ -278,7 +284,7 @@ def backups_view(request: Request, app: App) -> dict[str, Any]:
         "last_good": state.get("last_good"),
         "last_failure": state.get("last_failure"),
         "backups": items,
-        "partial": _partial(folder),
+        "partial": partial,
         "restore_commands": [
             f'dsnlink backup verify "{example}"',
             f'dsnlink restore "{example}" --data-dir NOUVEAU_DOSSIER',
