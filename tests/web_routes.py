@@ -322,18 +322,27 @@ ROUTES: list[RouteCase] = [
     # --- Journal (administration) ---
     RouteCase("GET", "/journal", needs(A)),
     RouteCase("GET", "/api/v1/journal", needs(A)),
+    # --- Maintenance: health, backups, workers and queue (administration or configuration) ---
+    RouteCase("GET", "/maintenance", one_of(A, C)),
+    RouteCase("GET", "/maintenance/sante", one_of(A, C)),
+    RouteCase("GET", "/maintenance/sauvegardes", one_of(A, C)),
+    RouteCase("POST", "/maintenance/sauvegardes", one_of(A, C)),
+    RouteCase(
+        "POST",
+        "/maintenance/sauvegardes/verifier",
+        one_of(A, C),
+        form={"fichier": "dsnlink-backup-20260101T000000000000Z.tar.gz"},
+    ),
+    RouteCase("GET", "/maintenance/workers", one_of(A, C)),
+    RouteCase("GET", "/api/v1/maintenance/health", one_of(A, C)),
+    RouteCase("GET", "/api/v1/maintenance/backups", one_of(A, C)),
+    RouteCase("POST", "/api/v1/maintenance/backups", one_of(A, C)),
+    RouteCase(
+        "POST",
+        "/api/v1/maintenance/backups/verify",
+        one_of(A, C),
+        json={"file": "dsnlink-backup-20260101T000000000000Z.tar.gz"},
+    ),
+    RouteCase("GET", "/api/v1/maintenance/task", one_of(A, C)),
+    RouteCase("GET", "/api/v1/maintenance/workers", one_of(A, C)),
 ]
-
-
-def _business() -> list[RouteCase]:
-    """The business areas' routes (Employeurs, Dépôts, Retours, Taux PAS, Échéances,
-    Journal), from their table: any one of the rights listed lets the request through."""
-    from tests.integration.web.test_business_rights import ROUTES as BUSINESS
-
-    return [
-        RouteCase(method, template, one_of(*needed), url=path)
-        for method, template, path, needed in BUSINESS
-    ]
-
-
-ROUTES += _business()

@@ -53,6 +53,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Taux PAS", "/taux-pas", Operation.PAS_RATES_READ),
     NavItem("Échéances", "/echeances", None),
     NavItem("Journal", "/journal", Operation.AUDIT_READ),
+    NavItem("Maintenance", "/maintenance", Operation.MAINTENANCE_READ),
 )
 
 MODULE_LABELS: dict[Module, str] = {
