@@ -338,16 +338,3 @@ ROUTES: list[RouteCase] = [
     RouteCase("GET", "/api/v1/journal", needs(A)),
 ]
 
-
-def _business() -> list[RouteCase]:
-    """The business areas' routes (Employeurs, Dépôts, Retours, Taux PAS, Échéances,
-    Journal), from their table: any one of the rights listed lets the request through."""
-    from tests.integration.web.test_business_rights import ROUTES as BUSINESS
-
-    return [
-        RouteCase(method, template, one_of(*needed), url=path)
-        for method, template, path, needed in BUSINESS
-    ]
-
-
-ROUTES += _business()
