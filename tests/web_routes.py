@@ -337,4 +337,3 @@ ROUTES: list[RouteCase] = [
     RouteCase("GET", "/journal", needs(A)),
     RouteCase("GET", "/api/v1/journal", needs(A)),
 ]
-
