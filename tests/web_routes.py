@@ -191,6 +191,20 @@ ROUTES: list[RouteCase] = [
         url="/comptes/{target}/net-entreprises",
         form={k: v for k, v in _identity().items() if k != "confirm_password"},
     ),
+    RouteCase(
+        "POST",
+        "/comptes/{login}/net-entreprises/supprimer",
+        needs(C),
+        url="/comptes/{target}/net-entreprises/supprimer",
+        form={"environment": "simulator"},
+    ),
+    RouteCase(
+        "DELETE",
+        "/api/v1/users/{login}/identity",
+        needs(C),
+        url="/api/v1/users/{target}/identity?environment=simulator",
+        json={"password": "{password}"},
+    ),
     RouteCase("POST", "/api/v1/lint/identity", anyone, json={"siret": "1", "nom": "a "}),
     RouteCase("POST", "/api/v1/session/confirm", anyone, json={"password": "{password}"}),
     RouteCase(
