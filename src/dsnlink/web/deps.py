@@ -48,10 +48,10 @@ class NavItem:
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Comptes utilisateurs", "/comptes", None),
     NavItem("Employeurs", "/employeurs", Operation.EMPLOYERS_LIST),
-    NavItem("Dépôts", "/depots", None),
-    NavItem("Retours", "/retours", None),
+    NavItem("Dépôts", "/depots", Operation.DEPOSITS_READ),
+    NavItem("Retours", "/retours", Operation.RETURNS_READ),
     NavItem("Taux PAS", "/taux-pas", Operation.PAS_RATES_READ),
-    NavItem("Échéances", "/echeances", None),
+    NavItem("Échéances", "/echeances", Operation.DEADLINES_READ),
     NavItem("Journal", "/journal", Operation.AUDIT_READ),
     NavItem("Maintenance", "/maintenance", Operation.MAINTENANCE_READ),
 )
