@@ -18,6 +18,7 @@ first.
     │   ├── SchemaMismatch                 program and database schema revisions differ
     │   └── MasterKeyError                 master key absent, unreadable, too permissive
     ├── InvalidInput                       a value given by a person or a script is wrong
+    │   └── UploadTooLarge                 an uploaded file over the size limit
     ├── AccessError                        local accounts and rights
     │   ├── AuthenticationFailed           wrong login or password (local account)
     │   ├── LoginThrottled                 too many failures: wait
@@ -157,6 +158,11 @@ class InvalidInput(DsnlinkError):
     code = "invalid_input"
     default_message = "Une valeur saisie est incorrecte."
     exit_code = 2
+
+
+class UploadTooLarge(InvalidInput):
+    code = "invalid_input.upload_too_large"
+    default_message = "Le fichier envoyé est trop volumineux."
 
 
 # --- local accounts and rights --------------------------------------------------------------

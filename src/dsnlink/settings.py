@@ -157,6 +157,11 @@ class Settings(BaseSettings):
     watch_dir: Path | None = Field(
         default=None, description="Folder watched for DSN files by « dsnlink serve »."
     )
+    watch_user: str | None = Field(
+        default=None,
+        description="Account on whose behalf « dsnlink serve » deposits the watched folder's "
+        "files; default: the Administrateur.",
+    )
     alert_smtp_host: str | None = Field(default=None, description="SMTP server for alerts.")
     alert_smtp_port: int = Field(default=25, description="Port of the SMTP server for alerts.")
     alert_smtp_from: str = Field(

@@ -255,6 +255,35 @@ class IdentityService:
         log.debug("identity_password_opened", identity_id=identity_id)
         return password
 
+    def mark_verified(self, actor: User, identity_id: int) -> Identity:
+        """The credentials just saved were accepted by the portal moments before, when the
+        person who typed them tested them (the sheet: test, all green, then save). Needs the
+        right to enter them, not to use them."""
+        now = self._ctx.clock()
+        with self._ctx.store.write() as r:
+            identity = r.identities.get(identity_id)
+            if identity is None:
+                raise NotFound("Cette identité Net-entreprises n'existe pas.", identity=identity_id)
+            owner = r.users.get(identity.owner_user_id)
+            fresh = authorise(r, actor, Operation.IDENTITY_SET, owner)
+            r.identities.set_state(
+                identity_id, state=IdentityState.OK, detail="web.tested", at=now, logged_in=True
+            )
+            audit(
+                r,
+                self._ctx,
+                fresh,
+                "identity.state",
+                "identity",
+                str(identity_id),
+                as_whom=f"identity:{identity_id}",
+                previous=identity.state.value,
+                state=IdentityState.OK.value,
+            )
+            result = r.identities.get(identity_id)
+        assert result is not None
+        return result
+
     def record_state(
         self, actor: User, identity_id: int, state: IdentityState, detail: str | None = None
     ) -> Identity:

@@ -4,7 +4,8 @@ Rights are checked here, in the services, whatever the interface (CLI, web, API)
 "administrator" is an active user with the ``configuration`` right: only they manage accounts
 and settings; there is always at least one (:data:`LAST_ADMIN_GUARDED`). Only ``declarations``
 deposits or sees the state of Net-entreprises credentials. ``administration`` reads the
-audit log. ``payslips`` governs the PAS rates and payroll exports.
+audit log. ``payslips`` governs the PAS rates and payroll exports (and reads the returns and
+deadlines, as declarations does).
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class Operation(StrEnum):
     SETTINGS_READ = "settings.read"
     SETTINGS_WRITE = "settings.write"
     PAS_RATES_READ = "pas_rates.read"
+    DEPOSITS_READ = "deposits.read"
+    DEPOSITS_MAKE = "deposits.make"
+    RETURNS_READ = "returns.read"
+    DEADLINES_READ = "deadlines.read"
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,12 @@ RULES: dict[Operation, Rule] = {
     Operation.SETTINGS_READ: Rule(_any(set()), _any({C})),
     Operation.SETTINGS_WRITE: Rule(_any(set()), _any({C})),
     Operation.PAS_RATES_READ: Rule(_any({P}, {D}), _any({P}, {D})),
+    # Deposits (the ledger: files, envois, their history) are the declarants' business.
+    Operation.DEPOSITS_READ: Rule(_any({D}), _any({D})),
+    Operation.DEPOSITS_MAKE: Rule(_any({D}), _any({D})),
+    # Returns and deadlines also concern the payroll (the CRM 94 carries the rates).
+    Operation.RETURNS_READ: Rule(_any({P}, {D}), _any({P}, {D})),
+    Operation.DEADLINES_READ: Rule(_any({P}, {D}), _any({P}, {D})),
 }
 
 #: Operations that must never leave the installation without an active administrator.

@@ -69,7 +69,18 @@ def due_envois(pipeline: Pipeline) -> list[Envoi]:
     """Envois that wait for a step now (oldest first, each once)."""
     release_fixed_identities(pipeline)
     now = pipeline.clock.now()
-    return [e for e in pipeline.ledger.envois(states=list(STEPS)) if is_due(e, now)]
+    # Selected in SQL (due, or not scheduled yet) rather than loading every pending envoi:
+    # with thousands of envois waiting for their returns, most are not due in a given round.
+    ledger, states = pipeline.ledger, list(STEPS)
+    work = ledger.envois(states=states, due_before=now)
+    work += ledger.envois(states=states, unscheduled=True)
+    seen: set[str] = set()
+    out: list[Envoi] = []
+    for envoi in work:
+        if envoi.id not in seen and is_due(envoi, now):
+            seen.add(envoi.id)
+            out.append(envoi)
+    return out
 
 
 def recover_all(pipeline: Pipeline, states: tuple[EnvoiState, ...] = tuple(RECOVERY)) -> int:

@@ -307,3 +307,19 @@ class Hooks:
         self.s90_decls = int(value) if value.isdigit() and value.isascii() else None
         self.s90_line = lineno
         return False
+
+
+#: hooks that only read their own line (and the employee list): a run of employee lines
+#: checked once can be replayed by calling them again
+REPLAYABLE_HOOKS: frozenset[Hook] = frozenset(
+    cast("Hook", getattr(Hooks, name))
+    for rid, name in _HOOKS.items()
+    if rid == "S21.G00.30.001" or rid in EMPLOYEE_FIELDS
+)
+
+#: hooks that only copy their value into the employee of the summary, and the field they fill
+FIELD_HOOKS: dict[Hook, str] = {
+    cast("Hook", getattr(Hooks, name)): name.lstrip("_")
+    for rid, name in _HOOKS.items()
+    if rid in EMPLOYEE_FIELDS
+}

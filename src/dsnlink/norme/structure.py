@@ -48,6 +48,10 @@ class Structure:
         #: (state, block) → (next state, instances closed); emptied when the model changes
         self.memo: dict[tuple[int, str], tuple[int, int]] = {}
         self.envoi: _Envoi | None = None
+        #: bumped when the state numbering starts afresh and at each root block (envoi,
+        #: declaration, totals, unknown block): replayed runs of lines must see neither
+        self.generation = 0
+        self.roots = 0
 
     @property
     def state(self) -> State:
@@ -58,6 +62,7 @@ class Structure:
         if sid is None:
             if len(self._states) > MEMO_MAX:  # pathological files: start afresh, stay bounded
                 self._states, self._ids, self.memo = [()], {(): 0}, {}
+                self.generation += 1
             sid = len(self._states)
             self._states.append(state)
             self._ids[state] = sid
@@ -73,6 +78,7 @@ class Structure:
         if spec is not None and spec.parent is not None:
             self._open_child(block, spec, lineno)
             return
+        self.roots += 1
         v = self.v
         if block == ENVOI:
             self._pop_all()

@@ -212,6 +212,7 @@ class Ledger(Protocol):
         month: str | None = None,
         idflux: str | None = None,
         due_before: datetime | None = None,
+        unscheduled: bool = False,
         limit: int | None = None,
     ) -> list[Envoi]: ...
 
@@ -223,11 +224,14 @@ class Ledger(Protocol):
         at: datetime,
         actor: str,
         detail: str = "",
+        then: EnvoiState | None = None,
         **changes: object,
     ) -> Envoi:
         """Move the envoi to ``to`` if the move is allowed from its current state, apply
         ``changes`` to its fields and write an event, in one transaction. Raises
-        ``StateConflict`` otherwise (another worker got there first)."""
+        ``StateConflict`` otherwise (another worker got there first). With ``then``, the envoi
+        goes on from ``to`` to ``then`` in the same transaction (two events, no commit in
+        between): for steps that always follow each other."""
         ...
 
     def update(self, envoi_id: str, *, expect_version: int, **changes: object) -> Envoi:

@@ -3,11 +3,13 @@ validator, the return parsers, accounts and vault, alerts from the settings."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 
@@ -41,7 +43,9 @@ class SimulatorClock:
     of CPU). While one thread reads, the others go on with the last offset instead of queueing
     behind it: only the very first read is waited for."""
 
-    def __init__(self, base_url: str, *, refresh: float = 1.0) -> None:
+    def __init__(
+        self, base_url: str, *, refresh: float = 1.0, ca_bundle: Path | None = None
+    ) -> None:
         self.url = base_url.rstrip("/") + "/_admin/clock"
         self.refresh = refresh
         self._offset = timedelta(0)
@@ -49,7 +53,11 @@ class SimulatorClock:
         self._known = False
         self._lock = threading.Lock()
         # the control API is on this machine: no proxy from the environment
-        self._client = httpx.Client(timeout=5, trust_env=False)
+        # a simulator served over HTTPS has its own CA: the one the portal client trusts
+        verify: ssl.SSLContext | bool = True
+        if ca_bundle is not None:
+            verify = ssl.create_default_context(cafile=str(ca_bundle))
+        self._client = httpx.Client(timeout=5, trust_env=False, verify=verify)
 
     def now(self) -> datetime:
         if time.monotonic() - self._read_at >= self.refresh and self._lock.acquire(
@@ -80,7 +88,7 @@ class SimulatorClock:
 
 def clock_for(settings: Settings) -> Clock:
     if settings.portal_profile == "simulator":
-        return SimulatorClock(settings.portal_simulator_url)
+        return SimulatorClock(settings.portal_simulator_url, ca_bundle=settings.portal_ca_bundle)
     return SystemClock()
 
 
@@ -99,6 +107,7 @@ def open_pipeline(
     # The installation's stored connection settings (proxy, mode...), else DSNLINK_PORTAL_*.
     portal_client = client or portal_client_for(app)
     identities = AccountIdentities(app)
+    own_clock = clock_for(settings) if clock is None else None
     try:
         yield Pipeline(
             ledger=SqlLedger(app.db),
@@ -106,10 +115,12 @@ def open_pipeline(
             identities=identities,
             checker=NormeChecker(),
             parser=GipMdsReturnParser(),
-            clock=clock or clock_for(settings),
+            clock=clock or own_clock or SystemClock(),
             alerts=alerts or alerts_from_settings(settings),
             config=config or config_from_settings(settings),
         )
     finally:
         if owned:
             portal_client.close()
+        if isinstance(own_clock, SimulatorClock):  # its HTTP client, opened here
+            own_clock.close()

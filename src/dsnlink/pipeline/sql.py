@@ -1,9 +1,10 @@
 """The ledger on SQLite or PostgreSQL (SQLAlchemy Core), passing the same contract tests as
 :class:`dsnlink.pipeline.memory.MemoryLedger`.
 
-Transitions are one ``UPDATE … WHERE id = :id AND state IN (allowed)`` plus one event row, in
-one write transaction: the compare-and-set that lets any number of workers, threads or
-machines, race for an envoi and only one win.
+Transitions are one event row inserted from the envoi's row ``WHERE id = :id AND state IN
+(allowed)`` plus one ``UPDATE … RETURNING`` of the envoi, in one write transaction: the
+compare-and-set that lets any number of workers, threads or machines, race for an envoi and
+only one win.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import Row, and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dsnlink.errors import Conflict, NotFound, StateConflict
-from dsnlink.pipeline.memory import check_changes
+from dsnlink.pipeline.memory import check_changes, check_then
 from dsnlink.pipeline.model import (
     Declaration,
     Employee,
@@ -67,6 +68,28 @@ _UPDATE = (
     .returning(*_ENVOI_COLUMNS)
 )
 _ADD_EVENT = insert(envoi_events)
+#: the event of a transition, written only if the envoi is in an allowed state, its from_state
+#: read in the same statement (no separate select of the state)
+_ADD_TRANSITION_EVENT = (
+    insert(envoi_events)
+    .from_select(
+        ["envoi_id", "at", "from_state", "to_state", "actor", "detail"],
+        select(
+            envois.c.id,
+            bindparam("at", type_=envoi_events.c.at.type),
+            envois.c.state,
+            bindparam("to_state", type_=envoi_events.c.to_state.type),
+            bindparam("actor", type_=envoi_events.c.actor.type),
+            bindparam("detail", type_=envoi_events.c.detail.type),
+        ).where(
+            envois.c.id == bindparam("eid"),
+            envois.c.state.in_(bindparam("allowed", expanding=True)),
+        ),
+    )
+    .returning(envoi_events.c.id)
+)
+_FILE_BY_SHA = select(deposit_files).where(deposit_files.c.sha256 == bindparam("sha"))
+_POLICY = select(employer_policies).where(employer_policies.c.siret == bindparam("siret"))
 _RETURN_KEY = (
     return_files.c.idflux == bindparam("k_idflux"),
     return_files.c.nature == bindparam("k_nature"),
@@ -118,9 +141,7 @@ class SqlLedger:
 
     def file_by_sha(self, sha256: str) -> ReceivedFile | None:
         with self.db.read() as conn:
-            row = conn.execute(
-                select(deposit_files).where(deposit_files.c.sha256 == sha256)
-            ).first()
+            row = conn.execute(_FILE_BY_SHA, {"sha": sha256}).first()
         return _file(row) if row else None
 
     def get_file(self, file_id: str) -> ReceivedFile:
@@ -154,6 +175,7 @@ class SqlLedger:
         month: str | None = None,
         idflux: str | None = None,
         due_before: datetime | None = None,
+        unscheduled: bool = False,
         limit: int | None = None,
     ) -> list[Envoi]:
         query = select(*_ENVOI_COLUMNS)
@@ -171,6 +193,8 @@ class SqlLedger:
                 query = query.where(column == value)
         if due_before is not None:
             query = query.where(and_(c.next_poll_at.is_not(None), c.next_poll_at <= due_before))
+        if unscheduled:
+            query = query.where(c.next_poll_at.is_(None))
         query = query.order_by(c.created_at, c.file_id, c.seq)
         if limit is not None:
             query = query.limit(limit)
@@ -185,29 +209,46 @@ class SqlLedger:
         at: datetime,
         actor: str,
         detail: str = "",
+        then: EnvoiState | None = None,
         **changes: object,
     ) -> Envoi:
         check_changes(changes)
+        check_then(to, then)
         allowed = [s.value for s in ALLOWED.get(to, frozenset())]
         with self.db.write(f"envoi:{envoi_id}") as conn:
-            current = conn.execute(_ENVOI_STATE, {"eid": envoi_id}).scalar()
-            if current is None:
-                raise NotFound("Dépôt inconnu.", envoi_id=envoi_id)
-            params = {"eid": envoi_id, "allowed": allowed, "state": to.value, "updated_at": at}
-            row = conn.execute(_TRANSITION, params | changes).first()
-            if row is None:
-                raise StateConflict(envoi_id=envoi_id, state=current, wanted=to.value)
-            conn.execute(
-                _ADD_EVENT,
+            # The event first: written only from an allowed state (the compare-and-set),
+            # then the row, in the same transaction.
+            written = conn.execute(
+                _ADD_TRANSITION_EVENT,
                 {
-                    "envoi_id": envoi_id,
+                    "eid": envoi_id,
+                    "allowed": allowed,
                     "at": at,
-                    "from_state": current,
                     "to_state": to.value,
                     "actor": actor,
                     "detail": detail,
                 },
             )
+            if written.first() is None:  # rowcount is not reliable for INSERT … SELECT
+                current = conn.execute(_ENVOI_STATE, {"eid": envoi_id}).scalar()
+                if current is None:
+                    raise NotFound("Dépôt inconnu.", envoi_id=envoi_id)
+                raise StateConflict(envoi_id=envoi_id, state=current, wanted=to.value)
+            if then is not None:
+                conn.execute(
+                    _ADD_EVENT,
+                    {
+                        "envoi_id": envoi_id,
+                        "at": at,
+                        "from_state": to.value,
+                        "to_state": then.value,
+                        "actor": actor,
+                        "detail": "",
+                    },
+                )
+            final = (then or to).value
+            params = {"eid": envoi_id, "allowed": allowed, "state": final, "updated_at": at}
+            row = conn.execute(_TRANSITION, params | changes).one()
         return _envoi(row)
 
     def update(self, envoi_id: str, *, expect_version: int, **changes: object) -> Envoi:
@@ -329,9 +370,7 @@ class SqlLedger:
 
     def policy(self, siret: str) -> EmployerPolicy:
         with self.db.read() as conn:
-            row = conn.execute(
-                select(employer_policies).where(employer_policies.c.siret == siret)
-            ).first()
+            row = conn.execute(_POLICY, {"siret": siret}).first()
         if row is None:
             return EmployerPolicy(siret)
         return EmployerPolicy(row.siret, row.deadline_day, row.test_first)

@@ -68,6 +68,10 @@ envois = Table(
     Column("version", Integer, nullable=False),
     Column("data", LargeBinary, nullable=False),
     Index("ix_envois_siret_month", "declared_siret", "month"),
+    # The web's deposit list, newest first (migration 0102_web_read_indexes).
+    Index("ix_envois_created_at", "created_at", "id"),
+    # The deadline board: every envoi of one declared month (0102_web_read_indexes).
+    Index("ix_envois_month", "month"),
 )
 
 envoi_events = Table(
@@ -101,6 +105,9 @@ return_files = Table(
     Column("blocking", Integer, nullable=False),
     Column("fetched_at", UtcDateTime(), nullable=True),
     PrimaryKeyConstraint("idflux", "nature", "ops"),
+    # The web's returns list, newest first, optionally of one kind (0102_web_read_indexes).
+    Index("ix_return_files_published_at", "published_at", "idflux", "nature", "ops"),
+    Index("ix_return_files_kind_published_at", "kind", "published_at", "idflux", "nature", "ops"),
 )
 
 pas_rates = Table(
@@ -121,6 +128,8 @@ pas_rates = Table(
     Column("previous_rate", Numeric(5, 2), nullable=True),
     Column("previous_known", Boolean, nullable=False),
     UniqueConstraint("crm_key", "nir", name="uq_pas_rates_crm_key_nir"),
+    # The web's rate table of one employer and month, by employee (0102_web_read_indexes).
+    Index("ix_pas_rates_siret_month_nir", "employer_siret", "month", "nir"),
 )
 
 return_cursors = Table(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import socket
 import ssl
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -250,19 +250,41 @@ class AsyncStreamedAnswer:
 
 
 class HttpSession:
-    """Sends portal requests over one sync httpx client (connection pool)."""
+    """Sends portal requests over sync httpx clients: one per request in flight.
 
-    def __init__(self, client: httpx.Client, options: TransportOptions) -> None:
-        self._client = client
+    One client means one connection pool, whose lock httpcore takes for its bookkeeping on
+    every request and every response: a dozen worker threads queue on it (a quarter of their
+    time in ``bench/pipeline.py``). Here a request takes an idle client from a stack (or makes
+    one) and puts it back after: never more clients than requests ever in flight at once, and
+    each keeps its connections alive for the next request.
+    """
+
+    def __init__(self, factory: Callable[[], httpx.Client], options: TransportOptions) -> None:
+        self._factory = factory
+        self._idle: list[httpx.Client] = []
+        self._every: list[httpx.Client] = []
         self.options = options
+
+    @contextmanager
+    def _client(self) -> Iterator[httpx.Client]:
+        try:
+            client = self._idle.pop()  # atomic: no lock for threads to queue on
+        except IndexError:
+            client = self._factory()
+            self._every.append(client)
+        try:
+            yield client
+        finally:
+            self._idle.append(client)
 
     def send(self, req: PortalRequest) -> Answer:
         via_proxy = goes_through_proxy(self.options, req.url)
         try:
-            response = self._client.request(
-                req.method, req.url, headers=dict(req.headers), content=req.content or None
-            )
-            return _answer(response, response.content, via_proxy)
+            with self._client() as client:
+                response = client.request(
+                    req.method, req.url, headers=dict(req.headers), content=req.content or None
+                )
+                return _answer(response, response.content, via_proxy)
         except httpx.HTTPError as exc:
             raise _translate(exc, via_proxy, req.call) from exc
 
@@ -270,7 +292,10 @@ class HttpSession:
     def stream(self, req: PortalRequest) -> Iterator[StreamedAnswer]:
         via_proxy = goes_through_proxy(self.options, req.url)
         try:
-            with self._client.stream(req.method, req.url, headers=dict(req.headers)) as response:
+            with (
+                self._client() as client,
+                client.stream(req.method, req.url, headers=dict(req.headers)) as response,
+            ):
                 headers = {k.lower(): v for k, v in response.headers.items()}
                 yield StreamedAnswer(
                     response.status_code, headers, response.iter_bytes(), via_proxy
@@ -279,7 +304,9 @@ class HttpSession:
             raise _translate(exc, via_proxy, req.call) from exc
 
     def close(self) -> None:
-        self._client.close()
+        self._idle.clear()
+        while self._every:
+            self._every.pop().close()
 
 
 class AsyncHttpSession:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -177,6 +178,9 @@ audit_log = Table(
     Column("object_type", String(32), nullable=False),
     Column("object_id", String(64), nullable=True),
     Column("detail", JSON(), nullable=False),
+    # The journal page filters by actor and by action (migration 0102_web_read_indexes).
+    Index("ix_audit_log_actor_login", "actor_login"),
+    Index("ix_audit_log_action", "action"),
 )
 
 secrets = Table(

@@ -25,6 +25,7 @@ API_PREFIX = "/api/v1"
 
 #: Most specific first: the first class the error is an instance of gives the status.
 STATUS_BY_CLASS: tuple[tuple[type[e.DsnlinkError], int], ...] = (
+    (e.UploadTooLarge, 413),
     (e.NotAuthenticated, 401),
     (e.AuthenticationFailed, 401),
     (e.LoginThrottled, 429),
@@ -37,6 +38,8 @@ STATUS_BY_CLASS: tuple[tuple[type[e.DsnlinkError], int], ...] = (
     (e.NormeError, 422),
     (e.ReturnParseError, 422),
     (e.PipelineError, 409),
+    # Refused credentials are a state to fix, not a fault of the gateway.
+    (e.CredentialError, 409),
     (e.ServiceUnavailable, 503),
     (e.PortalError, 502),
     (e.ConfigurationError, 503),
@@ -98,7 +101,8 @@ async def dsnlink_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, e.DsnlinkError)
     status = status_for(exc)
     if status >= 500:
-        log.error("web_error", code=exc.code, path=request.url.path, exc_info=exc)
+        # The code says what happened; no traceback (its locals could hold typed values).
+        log.warning("web_error", code=exc.code, path=request.url.path)
     details: dict[str, Any] = {"remedy": exc.remedy, **exc.to_dict()["context"]}
     headers: dict[str, str] = {}
     retry = exc.context.get("retry_after_seconds")

@@ -84,5 +84,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (404, "Introuvable"),
         (409, "Conflit"),
         (422, "Valeur incorrecte"),
+        (429, "Trop d'essais : patienter"),
+        (502, "Net-entreprises a répondu par une erreur"),
+        (503, "Net-entreprises ou la base de données indisponible"),
     )
 }

@@ -7,15 +7,18 @@ send the ``Origin`` header a browser would, so state-changing requests pass the 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from dsnlink.portal.identity import credential_failures
 from dsnlink.settings import get_settings
 from dsnlink.setup import App, init_installation
 from dsnlink.store.records import Module
 from dsnlink.web.app import create_app
+from tests.support.web import PortalWorld, portal_world
 
 BASE_URL = "http://dsnlink.test"
 ADMIN_PASSWORD = "Administrateur-mdp-1!"
@@ -100,3 +103,60 @@ async def login_as(web_app: FastAPI) -> AsyncIterator[Login]:
 @pytest.fixture
 async def admin(login_as: Login) -> httpx.AsyncClient:
     return await login_as("Administrateur", ADMIN_PASSWORD)
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PortalWorld]:
+    """The simulator (HTTPS), an update feed, and this process's settings pointing at them."""
+    with portal_world(tmp_path) as running:
+        for name, value in running.env().items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        credential_failures.clear()
+        yield running
+        credential_failures.clear()
+
+
+@pytest.fixture
+def portal_ctx(world: PortalWorld) -> Iterator[App]:
+    """:func:`web_ctx` wired to the simulator: the installation's connection settings point
+    at it and at the local update feed."""
+    app = init_installation(
+        get_settings(),
+        name="Association Les Amis",
+        admin_password=ADMIN_PASSWORD,
+        tiers_de_confiance="GUICHET ASSOCIATIONS URSSAF",
+    )
+    admin = app.accounts.users.authenticate("Administrateur", ADMIN_PASSWORD)
+    world.configure(app, admin)
+    for login, name in (("dupont", "Marie Dupont"), ("martin", "Paul Martin")):
+        app.accounts.users.create(
+            admin,
+            login=login,
+            display_name=name,
+            password=USER_PASSWORD,
+            rights=[Module.DECLARATIONS],
+        )
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+@pytest.fixture
+def portal_app(portal_ctx: App) -> FastAPI:
+    return create_app(portal_ctx)
+
+
+@pytest.fixture
+async def portal_admin(portal_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=portal_app),
+        base_url=BASE_URL,
+        headers={"Origin": BASE_URL},
+    ) as client:
+        answer = await client.post(
+            "/api/v1/session", json={"login": "Administrateur", "password": ADMIN_PASSWORD}
+        )
+        assert answer.status_code == 200
+        yield client

@@ -42,6 +42,10 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "settings.read": ("*", "C"),
     "settings.write": ("*", "C"),
     "pas_rates.read": ("P|D", "P|D"),
+    "deposits.read": ("D", "D"),
+    "deposits.make": ("D", "D"),
+    "returns.read": ("P|D", "P|D"),
+    "deadlines.read": ("P|D", "P|D"),
 }
 LETTERS = {
     "C": Module.CONFIGURATION,

@@ -10,10 +10,29 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dsnlink.web.routes import accounts, auth, identity
+from dsnlink.web.routes import (
+    accounts,
+    auth,
+    connection,
+    deadlines,
+    deposits,
+    employers,
+    identity,
+    journal,
+    rates,
+    returns,
+)
 
 ROUTERS: list[tuple[APIRouter, APIRouter]] = [
     (auth.pages, auth.api),
     (accounts.pages, accounts.api),
     (identity.pages, identity.api),
+    (connection.pages, connection.api),
+    # The business areas.
+    (employers.pages, employers.api),
+    (deposits.pages, deposits.api),
+    (returns.pages, returns.api),
+    (rates.pages, rates.api),
+    (deadlines.pages, deadlines.api),
+    (journal.pages, journal.api),
 ]

@@ -31,7 +31,7 @@ from dsnlink.errors import (
 from dsnlink.logs import get_logger
 from dsnlink.redaction import register_secret
 from dsnlink.setup import App
-from dsnlink.store.records import Environment, Identity, IdentityState, User
+from dsnlink.store.records import Environment, Identity, User
 from dsnlink.web.credential_checks import CredentialMemory
 from dsnlink.web.deps import CurrentUser, Services, current_session, now, render, sessions
 from dsnlink.web.errors import error_body
@@ -202,6 +202,8 @@ class IdentityIn(BaseModel):
 def save_identity(
     request: Request, ctx: App, actor: User, login: str, body: IdentityIn
 ) -> Identity:
+    # Rights first: a refusal must not depend on the values typed or on the confirmation.
+    _check_may_set(ctx, actor, login)
     password = body.password.get_secret_value() if body.password else None
     if password:
         register_secret(password)
@@ -231,10 +233,7 @@ def save_identity(
         )
         if _memory(request).verdict(fingerprint) is True:
             # These exact values just passed « Tester la connexion »: the sheet's green marks.
-            try:
-                saved = ctx.accounts.identities.record_state(actor, saved.id, IdentityState.OK)
-            except DsnlinkError as exc:  # e.g. configuration without declarations
-                log.info("identity_state_not_recorded", code=exc.code)
+            saved = ctx.accounts.identities.mark_verified(actor, saved.id)
     return saved
 
 
@@ -287,6 +286,16 @@ def _learn(request: Request, fingerprint: str, report: ConnectionReport) -> None
         _memory(request).remember(fingerprint, accepted=False)
 
 
+def check_test_allowed(ctx: App, actor: User, login: str) -> None:
+    """What the connection test reads, checked up front: the account, its connection
+    settings and its identities (each refused without the right)."""
+    from dsnlink.connectivity.service import connection_settings
+
+    target = ctx.accounts.users.get(actor, login)
+    connection_settings(ctx, actor).resolve(target.id)
+    ctx.accounts.identities.show(actor, login)
+
+
 def run_test(
     request: Request,
     ctx: App,
@@ -326,9 +335,9 @@ class ConfirmIn(BaseModel):
     "/lint/identity", summary="Vérifier des identifiants Net-entreprises (sans rien enregistrer)"
 )
 def api_lint(user: CurrentUser, body: LintIn) -> dict[str, Any]:
+    # Not registered with the log redaction: this is called at every keystroke, and every
+    # prefix of the password would be masked in logs. Nothing here logs the value.
     password = body.password.get_secret_value() if body.password is not None else None
-    if password:
-        register_secret(password)
     previous = {
         k: v
         for k, v in (("nom", body.previous_nom), ("prenom", body.previous_prenom))
@@ -388,9 +397,9 @@ def api_connection_test_stream(
     """One JSON object per line: each step as it ends (``"type": "step"``), then the report
     (``"type": "report"``) or the error (``"type": "error"``)."""
     # Refusals that need no network (rights, confirmation, values already refused) are
-    # answered at once with the error shape and its status.
+    # answered at once with the error shape and its status, before the stream starts.
+    check_test_allowed(ctx, user, login)
     _typed(request, login, body)
-    ctx.accounts.users.get(user, login)
     lines: queue.Queue[str | None] = queue.Queue()
 
     def on_step(step: StepResult) -> None:

@@ -1,0 +1,143 @@
+"""``dsnlink serve``: the Centre de maintenance, the runner and the watched folder, in one
+process.
+
+One process, one database handle: the web pages, the runner's steps and the watched folder's
+deposits share it, so SQLite's writers queue on the same in-process lock instead of meeting
+"database is locked".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import threading
+from typing import Any
+
+import click
+
+from dsnlink.cli._session import open_installation
+from dsnlink.cli.output import emit, err_console, json_option
+from dsnlink.errors import PipelineError
+from dsnlink.logs import get_logger
+
+log = get_logger("dsnlink.serve")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port."
+)
+@click.option(
+    "--no-runner",
+    is_flag=True,
+    help="Ne pas faire avancer les dépôts dans ce processus (un « dsnlink run » s'en charge).",
+)
+@click.option("--interval", type=click.FloatRange(0.1), default=5.0, show_default=True)
+@json_option
+def serve(host: str, port: int, no_runner: bool, interval: float, json_output: bool) -> None:
+    """Ouvre le Centre de maintenance dans le navigateur (et fait avancer les dépôts)."""
+    import uvicorn
+
+    from dsnlink.jobs.locks import runner_lock
+    from dsnlink.jobs.runner import Runner
+    from dsnlink.pipeline.setup import open_pipeline
+    from dsnlink.web.app import create_app
+
+    with (
+        open_installation() as app,
+        open_pipeline(app) as pipeline,
+        contextlib.ExitStack() as held,
+    ):
+        settings = app.settings
+        threads: list[threading.Thread] = []
+        stoppers: list[Any] = []
+        runner_state = "disabled"
+        if not no_runner:
+            try:
+                held.enter_context(runner_lock(app.db, settings.data_dir / "runner.lock"))
+            except PipelineError as exc:
+                runner_state = "elsewhere"
+                err_console.print(f"[yellow]{exc.message}[/] Les dépôts avancent par lui.")
+            else:
+                from dsnlink.maintenance.schedule import BackupStep
+
+                runner = Runner(
+                    pipeline,
+                    concurrency=settings.pipeline_concurrency,
+                    per_identity=settings.pipeline_identity_concurrency,
+                    # The scheduled backup, as « dsnlink run » takes it.
+                    periodic=[BackupStep(settings, app.db, pipeline)],
+                )
+                threads.append(
+                    threading.Thread(
+                        target=runner.run_forever,
+                        kwargs={"interval": interval},
+                        name="runner",
+                        daemon=True,
+                    )
+                )
+                stoppers.append(runner.stop)
+                runner_state = "running"
+        watch_dir = settings.watch_dir
+        if watch_dir is not None:
+            from dsnlink.accounts import ADMIN_LOGIN
+            from dsnlink.pipeline.watch import Watcher
+
+            watcher = Watcher(pipeline, watch_dir, acting_login=settings.watch_user or ADMIN_LOGIN)
+            threads.append(
+                threading.Thread(
+                    target=watcher.run, kwargs={"interval": 2.0}, name="watcher", daemon=True
+                )
+            )
+            stoppers.append(watcher.stop)
+        web = create_app(app, pipeline=pipeline)
+        url = f"http://{host}:{port}/"
+        info = {
+            "url": url,
+            "installation": app.installation.name,
+            "runner": runner_state,
+            "watch_dir": str(watch_dir) if watch_dir else None,
+        }
+        emit(
+            info,
+            json_output=json_output,
+            render=lambda _d: err_console.print(
+                f"Centre de maintenance : {url}  (Ctrl+C pour arrêter)"
+            ),
+        )
+        if not _is_loopback(host):
+            err_console.print(
+                "[yellow]Attention : le serveur écoute au-delà de ce poste, sans HTTPS. "
+                "Placez-le derrière un proxy HTTPS du réseau.[/]"
+            )
+        for thread in threads:
+            thread.start()
+        config = uvicorn.Config(
+            web,
+            host=host,
+            port=port,
+            log_level=settings.log_level.lower(),
+            access_log=settings.log_level in {"DEBUG", "INFO"},
+            server_header=False,
+            lifespan="on",
+        )
+        try:
+            uvicorn.Server(config).run()
+        finally:
+            for stop in stoppers:
+                stop()
+            for thread in threads:
+                thread.join(timeout=30)
+
+
+COMMANDS = [serve]
