@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -50,6 +51,8 @@ class SimulatorClock:
         self._lock = threading.Lock()
         # the control API is on this machine: no proxy from the environment
         self._client = httpx.Client(timeout=5, trust_env=False)
+        # a clock nobody closed still closes its connection when it is collected
+        weakref.finalize(self, self._client.close)
 
     def now(self) -> datetime:
         if time.monotonic() - self._read_at >= self.refresh and self._lock.acquire(
