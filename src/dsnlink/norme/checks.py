@@ -316,3 +316,10 @@ REPLAYABLE_HOOKS: frozenset[Hook] = frozenset(
     for rid, name in _HOOKS.items()
     if rid == "S21.G00.30.001" or rid in EMPLOYEE_FIELDS
 )
+
+#: hooks that only copy their value into the employee of the summary, and the field they fill
+FIELD_HOOKS: dict[Hook, str] = {
+    cast("Hook", getattr(Hooks, name)): name.lstrip("_")
+    for rid, name in _HOOKS.items()
+    if rid in EMPLOYEE_FIELDS
+}

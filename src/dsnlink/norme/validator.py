@@ -1,24 +1,35 @@
 """The streaming validator: one pass over the lines, constant memory, findings and summary.
 
-The hot loop (:meth:`Validator.feed`) does, per line: one dict lookup on the first 16 bytes
-(identifier and ``,'``), a block-change test, one bit-or for the mandatory rubriques, one
-precompiled regex ``fullmatch`` on the value in place (no slicing), and a hook call for the few
-rubriques that need more (keys, dates, summary). Everything else (block changes, odd lines,
-failed values) leaves the loop for a slower method. See ``docs/norme.md`` for the checks.
+Each batch of lines (see :meth:`Validator.feed`) is checked in three steps:
+
+1. values, in C as far as possible: lines already known valid are looked up all at once; the
+   employees (runs of lines from one ``S21.G00.30.001`` to the next) whose shape is frequent
+   are checked by one compiled expression per run (:mod:`dsnlink.norme.runs`); the other lines
+   get an identifier lookup and a precompiled ``fullmatch`` each, mapped over the batch, and
+   only those that fail or teach a repeated value go through Python, in line order;
+2. the walk, per line: block-change test, one bit-or for the mandatory rubriques, and a hook
+   for the few rubriques that need more (keys, summary, norme and nature switches);
+3. except for employee runs already walked without finding from the same state: those are
+   replayed (end state, open block instances, employee summary, NIR check) in a few calls.
+
+Both give exactly the findings of the plain line-by-line checks (``replay=False``), which the
+tests compare. See ``docs/norme.md`` for the checks.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
-from itertools import compress, repeat
-from operator import call, is_, itemgetter, not_, or_, sub
+from itertools import compress, count, repeat
+from operator import call, is_, itemgetter, methodcaller, not_, or_, sub
 from typing import Any, cast
 
 from dsnlink.norme import oddities
-from dsnlink.norme.checks import REPLAYABLE_HOOKS, Hook, Hooks, is_calendar_date
+from dsnlink.norme.checks import FIELD_HOOKS, REPLAYABLE_HOOKS, Hook, Hooks, is_calendar_date
 from dsnlink.norme.findings import Report, make_finding
 from dsnlink.norme.norm import NEVER, BlockSpec, Model, RubriqueSpec, diagnose, get_model
+from dsnlink.norme.runs import Unsuitable, compile_run
 from dsnlink.norme.source import Source, SourceInfo, iter_batches, open_source
 from dsnlink.norme.structure import EMPLOYEE, Structure
 from dsnlink.norme.summary import Summary
@@ -30,6 +41,13 @@ SLICE = 4096
 KNOWN_LINES_MAX = 20_000
 #: bound of the remembered runs of lines (one per employee shape and entering state)
 SEGMENTS_MAX = 4096
+#: a run's shape gets its expression once seen this many times per line it holds (compiling
+#: costs about as much as checking that many runs line by line)
+COMPILE_AFTER = 4
+#: bound of the shapes followed (memory stays flat on files where no two employees look alike)
+SHAPES_MAX = 2048
+#: bound of the shapes compiled, per tables (an expression of a 65-line shape weighs ~200 kB)
+COMPILED_MAX = 32
 #: the first line of an employee: runs of lines are cut there, their shapes repeat
 EMPLOYEE_KEY = b"S21.G00.30.001,'"
 
@@ -50,6 +68,11 @@ Tables = tuple[dict[bytes, Entry], dict[bytes, Entry]]
 #: second dict holds whole lines known valid (enumerations at first, then the values found valid
 #: as files are checked): a line's validity depends on the model only, so sharing it is safe.
 _TABLES: dict[tuple[str, str, bool], Tables] = {}
+#: the shapes of employee runs met, per tables: compiled expressions serve every validator of
+#: the process (a payroll tool writes its employees alike from one month to the next)
+_SHAPES: dict[tuple[str, str, bool], dict[tuple[bytes, ...], _Shape]] = {}
+#: how many of them are compiled, by id of the dict of shapes
+_COMPILED: dict[int, int] = {}
 #: one bytes object per block id, whatever the table: the hot loop compares blocks by identity
 _BLOCK_NAMES: dict[bytes, bytes] = {}
 
@@ -63,14 +86,40 @@ _ID = itemgetter(slice(None, 16))
 _MATCHER = itemgetter(3)
 _CACHEABLE = itemgetter(2)
 _IS_NONE = partial(is_, None)
+_IS_EMPLOYEE = methodcaller("startswith", b"S21.G00.30.001,'")
+_VALUE = itemgetter(slice(16, -1))
 
 #: what replaying a remembered run of lines does: block state at its end (block, last
 #: number, mandatory mask, offset of the block instance's first line or 0 when unchanged),
 #: structure state, open instances kept and offsets of those opened, and the calls in line
-#: order (offset, hook; None for the start of an employee)
+#: order (offset, hook; None for the start of an employee), and, when the run starts with an
+#: employee, the lines copied into its summary (picked from the run) and their fields
 Segment = tuple[
-    bytes | None, int, int, int, int, int, tuple[int, ...], tuple[tuple[int, Hook | None], ...]
+    bytes | None,
+    int,
+    int,
+    int,
+    int,
+    int,
+    tuple[int, ...],
+    tuple[tuple[int, Hook | None], ...],
+    Callable[[list[bytes]], Any] | None,
+    tuple[str, ...],
 ]
+
+
+class _Shape:
+    """What is known of one shape of run: how often seen, its expression once compiled, its
+    entries, and which of its lines must be among the lines known valid."""
+
+    __slots__ = ("entries", "known", "known_entries", "pattern", "seen")
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.pattern: re.Pattern[bytes] | None = None
+        self.entries: list[Entry] = []
+        self.known: Callable[[list[bytes]], Any] | None = None
+        self.known_entries: list[Entry] = []
 
 
 class Validator:
@@ -89,12 +138,14 @@ class Validator:
         self.adds = 0
         self.replay = replay
         self._segments: dict[tuple[Any, ...], Segment] = {}
+        self._last_shape: _Shape | None = None
         self._block_info: dict[bytes, tuple[str, BlockSpec | None, int]] = {}
         self.hooks = Hooks(self, employees=employees)
         self.structure = Structure(self)
         self.version = DEFAULT_VERSION
         self.model: Model = get_model(DEFAULT_VERSION, "01")
         self.table, self.valid = self._table_for(self.model)
+        self._shapes = self._shapes_for(self.model)
         # state of the current block instance, mirrored from the hot loop at block changes
         self.blk: bytes | None = None
         self.last = 0
@@ -160,6 +211,9 @@ class Validator:
             tables = _TABLES.setdefault(key, (table, valid))
         return tables
 
+    def _shapes_for(self, model: Model) -> dict[tuple[bytes, ...], _Shape]:
+        return _SHAPES.setdefault((model.version, model.nature, self.employees), {})
+
     def use_model(self, version: str | None = None, nature: str | None = None) -> bool:
         """Switch tables (norme version read in S10, nature read in S20). True if changed."""
         version = version or self.version
@@ -172,6 +226,8 @@ class Validator:
         self.model = get_model(version, nature)
         self.table, self.valid = self._table_for(self.model)
         self._block_info = {}
+        self._shapes = self._shapes_for(self.model)
+        self._last_shape = None
         self.structure.memo = {}
         return True
 
@@ -191,44 +247,147 @@ class Validator:
     def _feed_batch(self, lines: list[bytes]) -> int | None:
         """Check ``lines``; after a line that switched the tables, stop and return the index of
         the next line (None when done)."""
-        base = self.lineno
-        # Whole lines already found valid (enumerations, dates, short codes repeat from one
-        # employee to the next) are looked up all at once, in C; only the others are resolved
-        # (identifier lookup, value check), also in C but for the lines that fail or teach.
-        entries = list(map(self.valid.get, lines))
-        if None in entries:
-            if self.replay:
-                self._resolve(lines, entries, base)
-            else:
-                self._resolve_each(lines, entries, base)
-        typed = cast("list[Entry]", entries)
         employee = self.table.get(EMPLOYEE_KEY)
         if not self.replay or employee is None:
-            return self._walk(lines, typed, 0, len(lines))
-        # Runs of lines from one employee to the next: a run whose shape (entries) and
-        # entering state were already checked without finding is replayed, not walked.
-        ids = list(map(id, entries))
-        marker = id(employee)
+            return self._walk(lines, self._entries(lines, 0, len(lines)), 0, len(lines))
+        # Runs of lines from one employee to the next. A run whose shape (its identifiers) is
+        # frequent has its values checked by one expression; a run whose shape and entering
+        # state were already walked without finding is replayed rather than walked again.
         end = len(lines)
-        try:
-            pos = ids.index(marker)
-        except ValueError:
-            return self._walk(lines, typed, 0, end)
-        if pos:
-            rest = self._walk(lines, typed, 0, pos)
-            if rest is not None:
-                return rest
-        segment = self._segment
+        pos = next(compress(count(), map(_IS_EMPLOYEE, lines)), end)
+        if pos == end:
+            return self._walk(lines, self._entries(lines, 0, end), 0, end)
+        # (first line, end, compiled shape or None, is an employee)
+        runs: list[tuple[int, int, _Shape | None, bool]] = [(0, pos, None, False)] if pos else []
+        entries: list[Entry] = [ODD] * end
+        shape_of = self._shape
+        valid_has = self.valid.__contains__
+        keys: list[bytes] | None = None
+        last = self._last_shape
+        # value checks first, for the whole batch: findings come in the same order as when
+        # every line is resolved before the walk
         while pos < end:
+            if last is not None and last.pattern is not None:
+                # most employees look like the previous one: try its shape first (its
+                # expression checks the identifiers too), without cutting the batch into keys
+                nxt = pos + len(last.entries)
+                if nxt <= end and (nxt == end or lines[nxt].startswith(EMPLOYEE_KEY)):
+                    run = lines[pos:nxt]
+                    if last.pattern.fullmatch(b"\n".join(run)) is not None and (
+                        last.known is None
+                        or all(map(valid_has, last.known(run)))
+                        or self._learn_known(last, run)
+                    ):
+                        entries[pos:nxt] = last.entries
+                        runs.append((pos, nxt, last, True))
+                        pos = nxt
+                        continue
+            if keys is None:
+                keys = list(map(_ID, lines))
             try:
-                nxt = ids.index(marker, pos + 1)
+                nxt = keys.index(EMPLOYEE_KEY, pos + 1)
             except ValueError:
                 nxt = end
-            rest = segment(lines, typed, ids, pos, nxt)
+            shape = shape_of(keys, pos, nxt)
+            run = lines[pos:nxt]
+            if (
+                shape is not None
+                and shape.pattern is not None
+                and shape.pattern.fullmatch(b"\n".join(run)) is not None
+                and (
+                    shape.known is None
+                    or all(map(valid_has, shape.known(run)))
+                    or self._learn_known(shape, run)
+                )
+            ):
+                entries[pos:nxt] = shape.entries
+                runs.append((pos, nxt, shape, True))
+                last = shape
+            else:
+                runs.append((pos, nxt, None, True))
+            pos = nxt
+        self._last_shape = last
+        base = self.lineno
+        for lo, hi, shape, _employee in runs:
+            if shape is None:
+                entries[lo:hi] = self._entries(lines, lo, hi, base)
+        segment = self._segment
+        for lo, hi, shape, employee_run in runs:
+            if employee_run:
+                rest = segment(lines, entries, lo, hi, shape)
+            else:
+                rest = self._walk(lines, entries, lo, hi)
             if rest is not None:
                 return rest
-            pos = nxt
         return None
+
+    def _entries(
+        self, lines: list[bytes], lo: int, hi: int, base: int | None = None
+    ) -> list[Entry]:
+        """The entries of lines ``lo`` to ``hi``, values checked (findings added)."""
+        part = lines[lo:hi] if lo or hi != len(lines) else lines
+        entries = list(map(self.valid.get, part))
+        if None in entries:
+            first = (self.lineno if base is None else base) + lo
+            if self.replay:
+                self._resolve(part, entries, first)
+            else:
+                self._resolve_each(part, entries, first)
+        return cast("list[Entry]", entries)
+
+    def _learn_known(self, shape: _Shape, run: list[bytes]) -> bool:
+        """The lines of a run that its expression leaves to the cache of known-valid lines,
+        checked one by one when some are new: True, and the new ones learnt, if all pass
+        without finding (else the run is resolved line by line, findings in order)."""
+        assert shape.known is not None
+        valid = self.valid
+        new: list[tuple[bytes, Entry]] = []
+        for line, entry in zip(shape.known(run), shape.known_entries, strict=True):
+            if line in valid:
+                continue
+            if entry[3](line, 16, len(line) - 1) is None:
+                return False
+            if entry[6].type == "D" and not is_calendar_date(line[16:-1].decode("latin-1")):
+                return False
+            new.append((line, entry))
+        for line, entry in new:
+            if len(valid) < KNOWN_LINES_MAX:
+                valid[line] = entry
+        return True
+
+    def _shape(self, keys: list[bytes], lo: int, hi: int) -> _Shape | None:
+        """The compiled shape of a run, once it has been seen often enough to pay for it."""
+        ident = tuple(keys[lo:hi])
+        shape = self._shapes.get(ident)
+        if shape is None:
+            if len(self._shapes) >= SHAPES_MAX:
+                return None
+            shape = self._shapes[ident] = _Shape()
+        if shape.pattern is not None:
+            return shape
+        if shape.seen < 0:
+            return None
+        shape.seen += 1
+        if shape.seen < COMPILE_AFTER * len(ident):
+            return None
+        shape.seen = -1  # unsuitable unless compiled below
+        compiled = _COMPILED.get(id(self._shapes), 0)
+        if compiled >= COMPILED_MAX:
+            return None
+        _COMPILED[id(self._shapes)] = compiled + 1
+        found = [self.table.get(key) for key in ident]
+        entries = [e for e in found if e is not None and e[6] is not None]
+        if len(entries) != len(ident):
+            return None
+        known = [index for index, e in enumerate(entries) if e[2]]
+        try:
+            shape.pattern = compile_run([e[6] for e in entries], set(known))
+        except (Unsuitable, re.error):
+            return None
+        shape.entries = entries
+        shape.known = _picker(known) if known else None
+        shape.known_entries = [entries[index] for index in known]
+        return shape
 
     def _walk(self, lines: list[bytes], entries: list[Entry], lo: int, hi: int) -> int | None:
         """The checks of lines ``lo`` to ``hi``, one line at a time; the index of the line after
@@ -256,18 +415,18 @@ class Validator:
         return None
 
     def _segment(
-        self, lines: list[bytes], entries: list[Entry], ids: list[int], lo: int, hi: int
+        self, lines: list[bytes], entries: list[Entry], lo: int, hi: int, shape: _Shape | None
     ) -> int | None:
         """Lines ``lo`` to ``hi`` (one employee): replayed when remembered, else walked."""
         structure = self.structure
         key = (
             self.blk, self.last, self.mask, structure.sid, structure.generation,
-            id(self.table), tuple(ids[lo:hi]),
+            id(self.table), shape if shape is not None else tuple(map(id, entries[lo:hi])),
         )  # fmt: skip
         hit = self._segments.get(key)
         if hit is None:
             return self._record(lines, entries, lo, hi, key)
-        blk, last, mask, start_offset, sid, keep, opened, calls = hit
+        blk, last, mask, start_offset, sid, keep, opened, calls, pick, fields = hit
         lineno = self.lineno
         structure.sid = sid
         starts = structure.starts
@@ -279,6 +438,10 @@ class Validator:
                 hooks.start_employee(lineno + offset)
             else:
                 hook(hooks, lineno + offset, lines[lo + offset - 1])
+        if pick is not None:
+            # the employee's fields in one go, as the hooks would set them one by one
+            values = map(bytes.decode, map(_VALUE, pick(lines[lo:hi])), repeat("latin-1"))
+            hooks.emp.__dict__.update(zip(fields, values, strict=True))
         self.blk, self.last, self.mask = blk, last, mask
         if start_offset:
             self.start = lineno + start_offset
@@ -320,6 +483,13 @@ class Validator:
             # the start of an employee comes with its first line, before that line's hook
             at = next((i for i, c in enumerate(calls) if c[0] >= offset), len(calls))
             calls.insert(at, (offset, None))
+        pick: Callable[[list[bytes]], Any] | None = None
+        fields: tuple[str, ...] = ()
+        copies = [(offset, hook) for offset, hook in calls if hook in FIELD_HOOKS]
+        if calls and calls[0] == (1, None) and copies:
+            calls = [c for c in calls if c[1] not in FIELD_HOOKS]
+            pick = _picker([offset - 1 for offset, _hook in copies])
+            fields = tuple(FIELD_HOOKS[hook] for _offset, hook in copies)
         starts = structure.starts
         keep = 0
         while (
@@ -338,6 +508,8 @@ class Validator:
             keep,
             tuple(s - lineno for s in starts[keep:]),
             tuple(calls),
+            pick,
+            fields,
         )
         return None
 
@@ -508,6 +680,13 @@ class Validator:
                 )
             )
         return self.report
+
+
+def _picker(positions: list[int]) -> Callable[[list[bytes]], Any]:
+    """A C function picking the items at ``positions`` of a list, always as a sequence."""
+    if len(positions) == 1:
+        return itemgetter(slice(positions[0], positions[0] + 1))
+    return itemgetter(*positions)
 
 
 def _first_number(bspec: BlockSpec) -> int:

@@ -335,9 +335,9 @@ class ConfirmIn(BaseModel):
     "/lint/identity", summary="Vérifier des identifiants Net-entreprises (sans rien enregistrer)"
 )
 def api_lint(user: CurrentUser, body: LintIn) -> dict[str, Any]:
+    # Not registered with the log redaction: this is called at every keystroke, and every
+    # prefix of the password would be masked in logs. Nothing here logs the value.
     password = body.password.get_secret_value() if body.password is not None else None
-    if password:
-        register_secret(password)
     previous = {
         k: v
         for k, v in (("nom", body.previous_nom), ("prenom", body.previous_prenom))
