@@ -408,3 +408,13 @@ async def test_the_navigation_shows_each_area_to_those_who_may_open_it(world: We
             page = await client.get(f"/comptes/{login}", follow_redirects=True)
             nav = page.text.split('class="navigation"')[1].split("</nav>")[0]
             assert {a for a in areas if f">{a}</a>" in nav} == shown, login
+
+
+async def test_a_body_past_the_limit_is_cut_before_any_temporary_file(world: WebWorld) -> None:
+    too_big = b"S10.G00.00.001,'x'\n" * (_uploads.MAX_BODY_BYTES // 19 + 10)
+    asgi = asgi_app(world.app)
+    async with client_as(asgi, "dupont") as client:
+        for path, field in (("/depots/controle", "fichier"), ("/api/v1/deposits", "file")):
+            answer = await client.post(path, files={field: ("gros.dsn", too_big, "text/plain")})
+            assert answer.status_code == 413, (path, answer.text[:200])
+    assert SqlLedger(world.app.db).envois() == []

@@ -23,6 +23,9 @@ from dsnlink.errors import InvalidInput, NotFound, UploadTooLarge
 #: The largest DSN file accepted through the web (a DSN of several thousand employees is a few
 #: megabytes; the platform's own limit is far above what a payroll of this size produces).
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+#: The request bodies of the upload routes are cut past this size as they arrive, before the
+#: multipart parser writes anything to a temporary file (the form's fields add a little).
+MAX_BODY_BYTES = MAX_UPLOAD_BYTES + 64 * 1024
 STAGE_TTL = 3600.0
 _CHUNK = 1024 * 1024
 _TOKEN = 32  # hex characters

@@ -341,6 +341,7 @@ def list_deposits(
 
 @api.post(
     "/check",
+    max_body_size=uploads.MAX_BODY_BYTES,
     response_model=CheckReport,
     summary="Contrôler un fichier DSN sans rien enregistrer ni déposer",
 )
@@ -359,6 +360,7 @@ async def check_file(
 
 @api.post(
     "",
+    max_body_size=uploads.MAX_BODY_BYTES,
     response_model=IntakeOut,
     status_code=201,
     summary="Contrôler puis déposer un fichier DSN (jamais deux fois)",
@@ -447,7 +449,7 @@ def new_deposit_page(request: Request, user: Depositor) -> Response:
     )
 
 
-@pages.post("/depots/controle", response_class=HTMLResponse)
+@pages.post("/depots/controle", response_class=HTMLResponse, max_body_size=uploads.MAX_BODY_BYTES)
 async def check_page(
     request: Request,
     user: Depositor,
