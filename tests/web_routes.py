@@ -191,6 +191,20 @@ ROUTES: list[RouteCase] = [
         url="/comptes/{target}/net-entreprises",
         form={k: v for k, v in _identity().items() if k != "confirm_password"},
     ),
+    RouteCase(
+        "POST",
+        "/comptes/{login}/net-entreprises/supprimer",
+        needs(C),
+        url="/comptes/{target}/net-entreprises/supprimer",
+        form={"environment": "simulator"},
+    ),
+    RouteCase(
+        "DELETE",
+        "/api/v1/users/{login}/identity",
+        needs(C),
+        url="/api/v1/users/{target}/identity?environment=simulator",
+        json={"password": "{password}"},
+    ),
     RouteCase("POST", "/api/v1/lint/identity", anyone, json={"siret": "1", "nom": "a "}),
     RouteCase("POST", "/api/v1/session/confirm", anyone, json={"password": "{password}"}),
     RouteCase(
@@ -322,18 +336,27 @@ ROUTES: list[RouteCase] = [
     # --- Journal (administration) ---
     RouteCase("GET", "/journal", needs(A)),
     RouteCase("GET", "/api/v1/journal", needs(A)),
+    # --- Maintenance: health, backups, workers and queue (administration or configuration) ---
+    RouteCase("GET", "/maintenance", one_of(A, C)),
+    RouteCase("GET", "/maintenance/sante", one_of(A, C)),
+    RouteCase("GET", "/maintenance/sauvegardes", one_of(A, C)),
+    RouteCase("POST", "/maintenance/sauvegardes", one_of(A, C)),
+    RouteCase(
+        "POST",
+        "/maintenance/sauvegardes/verifier",
+        one_of(A, C),
+        form={"fichier": "dsnlink-backup-20260101T000000000000Z.tar.gz"},
+    ),
+    RouteCase("GET", "/maintenance/workers", one_of(A, C)),
+    RouteCase("GET", "/api/v1/maintenance/health", one_of(A, C)),
+    RouteCase("GET", "/api/v1/maintenance/backups", one_of(A, C)),
+    RouteCase("POST", "/api/v1/maintenance/backups", one_of(A, C)),
+    RouteCase(
+        "POST",
+        "/api/v1/maintenance/backups/verify",
+        one_of(A, C),
+        json={"file": "dsnlink-backup-20260101T000000000000Z.tar.gz"},
+    ),
+    RouteCase("GET", "/api/v1/maintenance/task", one_of(A, C)),
+    RouteCase("GET", "/api/v1/maintenance/workers", one_of(A, C)),
 ]
-
-
-def _business() -> list[RouteCase]:
-    """The business areas' routes (Employeurs, Dépôts, Retours, Taux PAS, Échéances,
-    Journal), from their table: any one of the rights listed lets the request through."""
-    from tests.integration.web.test_business_rights import ROUTES as BUSINESS
-
-    return [
-        RouteCase(method, template, one_of(*needed), url=path)
-        for method, template, path, needed in BUSINESS
-    ]
-
-
-ROUTES += _business()

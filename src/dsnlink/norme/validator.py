@@ -238,15 +238,38 @@ class Validator:
             oddities.long_lines(self, self.lineno, lines)
         # Slices of a few thousand lines, so that the rest of a slice after a table switch
         # (new norme or nature) is checked line by line without making anything quadratic.
-        for offset in range(0, len(lines), SLICE):
-            part = lines[offset : offset + SLICE] if len(lines) > SLICE else lines
+        # A slice ends at an employee's first line when there is one soon after, so that its
+        # employees are whole runs (a cut run is walked line by line).
+        total, offset = len(lines), 0
+        while offset < total:
+            stop = offset + SLICE
+            if stop < total and self.replay:
+                ahead = map(_IS_EMPLOYEE, lines[stop : stop + SLICE])
+                stop = next(compress(count(stop), ahead), stop)
+            part = lines[offset:stop] if offset or stop < total else lines
             rest = self._feed_batch(part)
             if rest is not None:
                 self._feed_lines(part, rest)
+            offset = stop
 
     def _feed_batch(self, lines: list[bytes]) -> int | None:
         """Check ``lines``; after a line that switched the tables, stop and return the index of
-        the next line (None when done)."""
+        the next line (None when done).
+
+        Values are checked ahead of the walk, so the batch is cut after each line that may
+        switch the tables (norme version, nature): no value is checked against the tables of
+        another norme or nature, and none is reported twice."""
+        offset = 0
+        for cut in _switch_points(lines):
+            rest = self._feed_part(lines[offset:cut])
+            if rest is not None:
+                return offset + rest
+            offset = cut
+        rest = self._feed_part(lines[offset:] if offset else lines)
+        return None if rest is None else offset + rest
+
+    def _feed_part(self, lines: list[bytes]) -> int | None:
+        """``_feed_batch`` for lines of which only the last may switch the tables."""
         employee = self.table.get(EMPLOYEE_KEY)
         if not self.replay or employee is None:
             return self._walk(lines, self._entries(lines, 0, len(lines)), 0, len(lines))
@@ -680,6 +703,32 @@ class Validator:
                 )
             )
         return self.report
+
+
+#: lines whose hook may switch the tables (norme version, declaration nature)
+SWITCHES = (b"S10.G00.00.006,'", b"S20.G00.05.001,'")
+
+
+def _switch_points(lines: list[bytes]) -> list[int]:
+    """The index after each line of ``lines`` that may switch the tables, but the last line.
+    Found with a few C calls on the joined lines: such lines are rare (envoi and declaration
+    headers)."""
+    joined = b"\n".join(lines)
+    starts: list[int] = []
+    for marker in SWITCHES:
+        pos = joined.find(marker)
+        while pos >= 0:
+            if pos == 0 or joined[pos - 1] == 10:  # 10 is "\n": the start of a line
+                starts.append(pos)
+            pos = joined.find(marker, pos + 1)
+    cuts: list[int] = []
+    line, counted = 0, 0
+    for pos in sorted(starts):
+        line += joined.count(b"\n", counted, pos)  # each stretch of bytes is counted once
+        counted = pos
+        if line + 1 < len(lines):
+            cuts.append(line + 1)
+    return cuts
 
 
 def _picker(positions: list[int]) -> Callable[[list[bytes]], Any]:

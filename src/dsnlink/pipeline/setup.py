@@ -6,6 +6,7 @@ from __future__ import annotations
 import ssl
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,8 @@ class SimulatorClock:
         if ca_bundle is not None:
             verify = ssl.create_default_context(cafile=str(ca_bundle))
         self._client = httpx.Client(timeout=5, trust_env=False, verify=verify)
+        # a clock nobody closed still closes its connection when it is collected
+        weakref.finalize(self, self._client.close)
 
     def now(self) -> datetime:
         if time.monotonic() - self._read_at >= self.refresh and self._lock.acquire(

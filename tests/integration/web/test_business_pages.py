@@ -391,3 +391,20 @@ async def test_a_ban_shows_each_anomaly_at_its_line_and_rubrique(world: WebWorld
         assert lines == [17, 42]
         raw = await client.get("/retours/FLUXBAN1/11/brut")
         assert raw.content == ban
+
+
+async def test_the_navigation_shows_each_area_to_those_who_may_open_it(world: WebWorld) -> None:
+    asgi = asgi_app(world.app)
+    expected = {
+        "dupont": {"Employeurs", "Dépôts", "Retours", "Taux PAS", "Échéances"},
+        "paie": {"Retours", "Taux PAS", "Échéances"},
+        "audit": {"Journal"},
+        "config": {"Employeurs"},
+        "rien": set(),
+    }
+    areas = ["Employeurs", "Dépôts", "Retours", "Taux PAS", "Échéances", "Journal"]
+    for login, shown in expected.items():
+        async with client_as(asgi, login) as client:
+            page = await client.get(f"/comptes/{login}", follow_redirects=True)
+            nav = page.text.split('class="navigation"')[1].split("</nav>")[0]
+            assert {a for a in areas if f">{a}</a>" in nav} == shown, login

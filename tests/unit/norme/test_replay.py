@@ -149,3 +149,34 @@ def test_shapes_shared_by_later_validators() -> None:
     _same(b"\n".join(lines))
     fast = _same(generate_monthly_dsn(30, seed=21, month="2025-03"))
     assert fast._segments
+
+
+def test_no_value_checked_against_the_tables_before_a_switch() -> None:
+    """A P26 file: the lines after S10.G00.00.006 are checked with the P26 tables only, and a
+    bad value is reported once, whatever the slicing."""
+    lines = generate_monthly_dsn(3, seed=1, norme="P26V01").split(b"\n")
+    index = next(i for i, line in enumerate(lines) if line.startswith(b"S21.G00.30.002"))
+    lines[index] = b"S21.G00.30.002,'D1PONT'"
+    fast = _same(b"\n".join(lines))
+    _, findings, _ = _outcome(b"\n".join(lines), replay=True)
+    assert [(f["code"], f["line"]) for f in findings] == [("value.identity", index + 1)]
+    assert fast.version == "P26V01"
+
+
+def test_switch_points() -> None:
+    lines = [
+        b"S10.G00.00.006,'P26V01'",
+        b"S21.G00.30.002,'S20.G00.05.001,'",
+        b"S20.G00.05.001,'01'",
+        b"S20.G00.05.002,'01'",
+        b"S20.G00.05.001,'01'",
+    ]
+    assert validator_module._switch_points(lines) == [1, 3]
+
+
+@pytest.mark.parametrize("slice_lines", [7, 60])
+def test_slices_cut_anywhere(monkeypatch: pytest.MonkeyPatch, slice_lines: int) -> None:
+    monkeypatch.setattr(validator_module, "SLICE", slice_lines)
+    _same(generate_monthly_dsn(30, seed=12, fault=["bad-date", "duplicate-nir"]))
+    _same(generate_monthly_dsn(10, seed=13, declarations=3, nature="04"))
+    _same(generate_monthly_dsn(10, seed=14, norme="P26V01", fault="bad-amount"))
