@@ -227,3 +227,47 @@ def test_overlap_records_see_two_clients_of_one_identity(sim: RunningSimulator) 
     control.close()
     assert report["99900000300015/declarant/declarant"]["overlaps"] == 1
     assert report["99900000300015/declarant/declarant"]["peak"] == 2
+
+
+def test_deposit_command_hands_over_to_live_workers(
+    tmp_path: Path, fresh_pg_url: str, sim: RunningSimulator
+) -> None:
+    """`dsnlink deposit` on a réseau installation with a live worker: the worker deposits
+    (the command runs no step itself), the command waits and reports the outcome."""
+    from tests.integration.cli_helpers import run
+    from tests.integration.pipeline_world import USER_PASSWORD, dsn_for
+
+    control = SimulatorControl(sim.base_url)
+    world = reseau_world(
+        tmp_path / "data", control, fresh_pg_url, identities=1, employers_per_identity=2
+    )
+    world.app.close()
+    control.close()
+    files = []
+    for n, number in enumerate(world.employers):
+        path = tmp_path / f"paie-{n}.dsn"
+        path.write_bytes(dsn_for(number, seed=n))
+        files.append(str(path))
+    fleet = Fleet(tmp_path / "data", fresh_pg_url, sim.base_url, concurrency=2)
+    fleet.start(1)
+    try:
+        app = open_app(settings_for(tmp_path / "data", sim, database_url=fresh_pg_url))
+        try:
+            _wait_for(lambda: bool(queue_status(app.db)["workers"]), 30, fleet.output())
+        finally:
+            app.close()
+        # The command itself could not reach the portal: only the worker can deposit.
+        env = {
+            **fleet.env(),
+            "DSNLINK_USER": "gest000",
+            "DSNLINK_PASSWORD": USER_PASSWORD,
+            "DSNLINK_PORTAL_SIMULATOR_URL": "http://127.0.0.1:9",
+        }
+        result = run("deposit", *files, "--json", **env)
+    finally:
+        codes = fleet.stop()
+    assert result.code == 0, result.stderr + fleet.output()
+    states = {e["state"] for e in result.json()["envois"]}
+    assert states <= {"returns_pending", "complete"}, result.stdout
+    assert sim.simulator.deposit_count() == 2 and sim.simulator.duplicate_deposits() == 0
+    assert codes == [0]

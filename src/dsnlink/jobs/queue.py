@@ -24,8 +24,6 @@ deposits today. The dispatcher defers work only once it is due.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -317,8 +315,8 @@ def live_workers(db: Database, within_seconds: float = 60) -> list[dict[str, Any
 
 
 def queue_status(db: Database, *, stalled_seconds: float = 60) -> dict[str, Any]:
-    """Workers and jobs per task and status: for ``dsnlink worker --status`` and the
-    Centre de maintenance."""
+    """Workers and jobs per task and status (``dsnlink worker --status``; meant for the
+    Centre de maintenance too)."""
     from dsnlink.jobs.queue_schema import has_queue_schema
 
     if db.is_sqlite or not has_queue_schema(db):
@@ -334,10 +332,3 @@ def queue_status(db: Database, *, stalled_seconds: float = 60) -> dict[str, Any]
     for r in rows:
         jobs.setdefault(r.task_name, {})[r.status] = int(r.n)
     return {"queue": True, "workers": live_workers(db, stalled_seconds), "jobs": jobs}
-
-
-@contextmanager
-def opened(app: procrastinate.App) -> Iterator[procrastinate.App]:
-    """The App opened for synchronous use (deferring from a command)."""
-    with app.open():
-        yield app
