@@ -64,6 +64,7 @@ def create_app(ctx: App, *, pipeline: Pipeline | None = None) -> FastAPI:
     app.state.ctx = ctx
     app.state.pipeline = PipelineHolder(ctx, pipeline)
     app.state.sessions = SessionStore(
+        ctx.db,
         idle_timeout=timedelta(minutes=settings.web_session_minutes),
         confirm_window=timedelta(minutes=settings.web_confirm_minutes),
     )
