@@ -221,6 +221,18 @@ web_sessions = Table(
     Index("ix_web_sessions_expires_at", "expires_at"),
 )
 
+web_credential_checks = Table(
+    "web_credential_checks",
+    metadata,
+    # What Net-entreprises answered to values typed on the Net-entreprises tab, keyed by an
+    # HMAC of those values under a key sealed in the vault: never the values, and a copy of the
+    # table cannot be tested against guessed passwords without the master key.
+    Column("fingerprint", String(64), primary_key=True),
+    Column("accepted", Boolean(), nullable=False),
+    Column("checked_at", UtcDateTime(), nullable=False),
+    Index("ix_web_credential_checks_checked_at", "checked_at"),
+)
+
 # Tables of other areas join this metadata when their module is imported; importing them here
 # lets every user of ``metadata`` (migrations, the migration test) see the whole schema.
 from dsnlink.pipeline import tables as _pipeline_tables  # noqa: E402, F401

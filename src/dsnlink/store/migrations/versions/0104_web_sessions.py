@@ -1,4 +1,5 @@
-"""Sessions of the Centre de maintenance, shared by every ``dsnlink serve`` process.
+"""Sessions of the Centre de maintenance and the answers to credentials typed on its
+Net-entreprises tab, shared by every ``dsnlink serve`` process.
 
 Revision ID: 0104_web_sessions
 Revises: 0103_web_list_indexes
@@ -35,9 +36,24 @@ def upgrade() -> None:
     )
     op.create_index("ix_web_sessions_user_id", "web_sessions", ["user_id"], unique=False)
     op.create_index("ix_web_sessions_expires_at", "web_sessions", ["expires_at"], unique=False)
+    op.create_table(
+        "web_credential_checks",
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("accepted", sa.Boolean(), nullable=False),
+        sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("fingerprint", name="pk_web_credential_checks"),
+    )
+    op.create_index(
+        "ix_web_credential_checks_checked_at",
+        "web_credential_checks",
+        ["checked_at"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_web_credential_checks_checked_at", table_name="web_credential_checks")
+    op.drop_table("web_credential_checks")
     op.drop_index("ix_web_sessions_expires_at", table_name="web_sessions")
     op.drop_index("ix_web_sessions_user_id", table_name="web_sessions")
     op.drop_table("web_sessions")
