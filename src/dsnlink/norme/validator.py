@@ -454,7 +454,7 @@ class Validator:
         structure.sid = sid
         starts = structure.starts
         del starts[keep:]
-        starts.extend([lineno + offset for offset in opened])
+        starts.extend(map(lineno.__add__, opened))
         hooks = self.hooks
         for offset, hook in calls:
             if hook is None:
