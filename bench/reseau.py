@@ -169,7 +169,7 @@ def measure(args: argparse.Namespace, workers: int) -> dict[str, float]:
                 fleet.start(workers)
                 spy = None
                 first: float | None = None  # the first deposit: the workers are up
-                while (made := len(control.get("/deposits")["deposits"])) < count:
+                while (made := control.get("/state")["deposits"]) < count:  # a count, not 500 rows
                     if made and first is None:
                         first = time.perf_counter()
                     if spy is None and args.profile and first is not None:

@@ -169,6 +169,8 @@ def main() -> int:
             "DSNLINK_DATA_DIR": str(data_dir),
             "DSNLINK_KEYRING": "false",
             "DSNLINK_PASSWORD_HASH_PROFILE": "fast-insecure-tests",
+            # No page of the load talks to Net-entreprises; the system clock, not the simulator's.
+            "DSNLINK_PORTAL_PROFILE": "production",
             "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)]),
         }
         server = subprocess.Popen(
@@ -239,6 +241,12 @@ def report(timings: dict[str, list[float]], args: argparse.Namespace) -> int:
             f"{p95 / TARGET_MS:>10.2f} {p95 / base_p95:>9.1f}"
         )
     print(f"worst p95: {worst:.1f} ms (target {TARGET_MS:.0f} ms)")
+    # Shared machines: the figures mean little if other work competes for the cores.
+    load1, load5, _ = os.getloadavg()
+    print(
+        f"load average during the run: {load1:.1f} (1 min), {load5:.1f} (5 min), "
+        f"{os.cpu_count()} CPU"
+    )
     return 0 if worst <= TARGET_MS else 1
 
 

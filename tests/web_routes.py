@@ -78,6 +78,11 @@ def _identity(password: bool = True) -> dict[str, Any]:
     return body
 
 
+#: An employer SIRET no installation of the tests has (changes answer 404 once allowed).
+EMPLOYER = "35600000000048"
+#: Not a DSN: allowed callers get a check report saying so, never a deposit.
+DSN_FILE = ("notes.txt", b"ceci n'est pas une DSN\n", "text/plain")
+
 ROUTES: list[RouteCase] = [
     # --- session and home ---
     RouteCase("GET", "/", anyone),
@@ -186,6 +191,20 @@ ROUTES: list[RouteCase] = [
         url="/comptes/{target}/net-entreprises",
         form={k: v for k, v in _identity().items() if k != "confirm_password"},
     ),
+    RouteCase(
+        "POST",
+        "/comptes/{login}/net-entreprises/supprimer",
+        needs(C),
+        url="/comptes/{target}/net-entreprises/supprimer",
+        form={"environment": "simulator"},
+    ),
+    RouteCase(
+        "DELETE",
+        "/api/v1/users/{login}/identity",
+        needs(C),
+        url="/api/v1/users/{target}/identity?environment=simulator",
+        json={"password": "{password}"},
+    ),
     RouteCase("POST", "/api/v1/lint/identity", anyone, json={"siret": "1", "nom": "a "}),
     RouteCase("POST", "/api/v1/session/confirm", anyone, json={"password": "{password}"}),
     RouteCase(
@@ -236,4 +255,108 @@ ROUTES: list[RouteCase] = [
         url="/api/v1/users/{target}/connection",
         json={"type": "direct", "mode": "securise"},
     ),
+    # --- Employeurs (list: configuration or declarations; changes: configuration) ---
+    RouteCase("GET", "/employeurs", one_of(C, D)),
+    RouteCase(
+        "POST",
+        "/employeurs",
+        needs(C),
+        form={"siret": "73282932000074", "name": "Employeur", "due_day": "15"},
+    ),
+    RouteCase(
+        "POST", "/employeurs/{siret}/supprimer", needs(C), url=f"/employeurs/{EMPLOYER}/supprimer"
+    ),
+    RouteCase(
+        "POST",
+        "/employeurs/{siret}/rattacher",
+        needs(C),
+        url=f"/employeurs/{EMPLOYER}/rattacher",
+        form={"login": "{target}"},
+    ),
+    RouteCase(
+        "POST",
+        "/employeurs/{siret}/detacher/{login}",
+        needs(C),
+        url=f"/employeurs/{EMPLOYER}/detacher/{{target}}",
+    ),
+    RouteCase("GET", "/api/v1/employers", one_of(C, D)),
+    RouteCase("POST", "/api/v1/employers", needs(C), json={"siret": "73282932000074", "name": "E"}),
+    RouteCase("DELETE", "/api/v1/employers/{siret}", needs(C), url=f"/api/v1/employers/{EMPLOYER}"),
+    RouteCase(
+        "PUT",
+        "/api/v1/employers/{siret}/links/{login}",
+        needs(C),
+        url=f"/api/v1/employers/{EMPLOYER}/links/{{target}}",
+        json={},
+    ),
+    RouteCase(
+        "DELETE",
+        "/api/v1/employers/{siret}/links/{login}",
+        needs(C),
+        url=f"/api/v1/employers/{EMPLOYER}/links/{{target}}",
+    ),
+    # --- Dépôts (declarations) ---
+    RouteCase("GET", "/depots", needs(D)),
+    RouteCase("GET", "/depots/nouveau", needs(D)),
+    RouteCase("POST", "/depots/controle", needs(D), files={"fichier": DSN_FILE}),
+    RouteCase("POST", "/depots/deposer", needs(D), form={"token": "0" * 32}),
+    RouteCase("POST", "/depots/releve", needs(D)),
+    RouteCase("GET", "/depots/{envoi_id}", needs(D), url="/depots/inconnu"),
+    RouteCase("GET", "/api/v1/deposits", needs(D)),
+    RouteCase("POST", "/api/v1/deposits", needs(D), files={"file": DSN_FILE}),
+    RouteCase("POST", "/api/v1/deposits/check", needs(D), files={"file": DSN_FILE}),
+    RouteCase("POST", "/api/v1/deposits/run", needs(D)),
+    RouteCase("GET", "/api/v1/deposits/{envoi_id}", needs(D), url="/api/v1/deposits/inconnu"),
+    # --- Retours (payslips or declarations) ---
+    RouteCase("GET", "/retours", one_of(P, D)),
+    RouteCase("GET", "/retours/{idflux}/{nature}", one_of(P, D), url="/retours/INCONNU/10"),
+    RouteCase(
+        "GET", "/retours/{idflux}/{nature}/brut", one_of(P, D), url="/retours/INCONNU/10/brut"
+    ),
+    RouteCase("GET", "/api/v1/returns", one_of(P, D)),
+    RouteCase(
+        "GET", "/api/v1/returns/{idflux}/{nature}", one_of(P, D), url="/api/v1/returns/INCONNU/10"
+    ),
+    RouteCase(
+        "GET",
+        "/api/v1/returns/{idflux}/{nature}/raw",
+        one_of(P, D),
+        url="/api/v1/returns/INCONNU/10/raw",
+    ),
+    # --- Taux PAS (payslips or declarations) ---
+    RouteCase("GET", "/taux-pas", one_of(P, D)),
+    RouteCase("GET", "/taux-pas/export", one_of(P, D), url=f"/taux-pas/export?siret={EMPLOYER}"),
+    RouteCase("GET", "/api/v1/rates", one_of(P, D), url=f"/api/v1/rates?siret={EMPLOYER}"),
+    RouteCase(
+        "GET", "/api/v1/rates/export", one_of(P, D), url=f"/api/v1/rates/export?siret={EMPLOYER}"
+    ),
+    # --- Échéances (payslips or declarations) ---
+    RouteCase("GET", "/echeances", one_of(P, D)),
+    RouteCase("GET", "/api/v1/deadlines", one_of(P, D)),
+    # --- Journal (administration) ---
+    RouteCase("GET", "/journal", needs(A)),
+    RouteCase("GET", "/api/v1/journal", needs(A)),
+    # --- Maintenance: health, backups, workers and queue (administration or configuration) ---
+    RouteCase("GET", "/maintenance", one_of(A, C)),
+    RouteCase("GET", "/maintenance/sante", one_of(A, C)),
+    RouteCase("GET", "/maintenance/sauvegardes", one_of(A, C)),
+    RouteCase("POST", "/maintenance/sauvegardes", one_of(A, C)),
+    RouteCase(
+        "POST",
+        "/maintenance/sauvegardes/verifier",
+        one_of(A, C),
+        form={"fichier": "dsnlink-backup-20260101T000000000000Z.tar.gz"},
+    ),
+    RouteCase("GET", "/maintenance/workers", one_of(A, C)),
+    RouteCase("GET", "/api/v1/maintenance/health", one_of(A, C)),
+    RouteCase("GET", "/api/v1/maintenance/backups", one_of(A, C)),
+    RouteCase("POST", "/api/v1/maintenance/backups", one_of(A, C)),
+    RouteCase(
+        "POST",
+        "/api/v1/maintenance/backups/verify",
+        one_of(A, C),
+        json={"file": "dsnlink-backup-20260101T000000000000Z.tar.gz"},
+    ),
+    RouteCase("GET", "/api/v1/maintenance/task", one_of(A, C)),
+    RouteCase("GET", "/api/v1/maintenance/workers", one_of(A, C)),
 ]

@@ -554,6 +554,12 @@ class BackupCorrupt(MaintenanceError):
     default_remedy = "Utilisez une autre sauvegarde (« dsnlink backup list »)."
 
 
+class BackupInProgress(MaintenanceError):
+    code = "maintenance.backup_in_progress"
+    default_message = "Une sauvegarde ou une vérification est déjà en cours."
+    default_remedy = "Attendez qu'elle se termine : la page des sauvegardes montre où elle en est."
+
+
 class BackupToolMissing(MaintenanceError):
     code = "maintenance.tool_missing"
     default_message = "Un outil PostgreSQL nécessaire à la sauvegarde est introuvable."

@@ -124,8 +124,9 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(
         default=8,
         ge=1,
-        le=64,
-        description="Réseau: pipeline steps one worker process runs at once.",
+        le=10,
+        description="Réseau: pipeline steps one worker process runs at once (at most 10: more "
+        "would wait for the process's database connections; start another worker instead).",
     )
     worker_dispatch_seconds: int = Field(
         default=5,

@@ -30,8 +30,11 @@ def served(tmp_path: Path) -> Iterator[Served]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Any]:
+    # Module scope, not session: playwright's sync API keeps an event loop running in this
+    # thread while it lives, and the asyncio tests that xdist hands this worker afterwards
+    # could not start theirs.
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

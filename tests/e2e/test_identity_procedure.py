@@ -50,7 +50,11 @@ def _test(page: Any) -> dict[str, str]:
 
 def test_the_sheet_procedure_for_dupont_and_martin(served: Served, page: Any, shot: Shot) -> None:
     sim = served.world.sim
+    page.goto(served.url + "connexion")
+    shot(page, "connexion")
     login(page, served, "Administrateur", ADMIN_PASSWORD)
+    assert page.locator("#etat-identifiants tr[data-login=dupont]").count() == 1
+    shot(page, "accueil")
     assert "Association Les Amis" in page.inner_text("header")
     assert "GUICHET ASSOCIATIONS URSSAF" in page.inner_text("header")
     page.click("nav.navigation >> text=Comptes utilisateurs")
@@ -114,6 +118,7 @@ def test_the_sheet_procedure_for_dupont_and_martin(served: Served, page: Any, sh
     shot(page, "comptes-utilisateurs-verifies")
 
     page.click("#comptes a:text-is('dupont')")
+    shot(page, "compte")
     page.click("nav.onglets >> text=Connexion")
     page.check("input[name=mode][value=etendu]")
     page.click("#form-connexion button[type=submit]")
@@ -141,3 +146,18 @@ def test_security_headers_and_logout(served: Served, page: Any) -> None:
     page.wait_for_url(lambda url: url.endswith("/connexion"))
     page.goto(served.url + "comptes")
     assert "/connexion" in page.url
+
+
+def test_keyboard_only_login_and_navigation(served: Served, page: Any) -> None:
+    page.goto(served.url + "connexion")
+    # The login field has the focus; Tab reaches the password, Enter submits.
+    page.keyboard.type("Administrateur")
+    page.keyboard.press("Tab")
+    page.keyboard.type(ADMIN_PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "/connexion" not in page.url
+    # The first Tab stop is the skip link, which leads to the content.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Aller au contenu"
+    assert page.locator("a.skip").is_visible()

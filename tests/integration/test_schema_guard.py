@@ -43,6 +43,7 @@ GUARDED: dict[str, list[str]] = {
     "backup schedule set": ["--frequency", "daily", "--to", "{tmp}"],
     "backup schedule show": [],
     "worker": ["--status"],
+    "serve": ["--port", "1"],
     "rates": [],
     "rates export": ["--format", "csv"],
     "deadlines": [],

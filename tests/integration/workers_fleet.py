@@ -7,6 +7,7 @@ or in a process of its own.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -94,7 +95,8 @@ def receive_all(world: World, control: SimulatorControl) -> list[str]:
     """One real monthly DSN per employer, recorded in the ledger (queued for the workers)."""
     ids: list[str] = []
     per_user = max(1, len(world.employers) // _users(world))
-    with open_pipeline(world.app, clock=SimulatorClock(control.base_url)) as pipeline:
+    clock = SimulatorClock(control.base_url)
+    with contextlib.closing(clock), open_pipeline(world.app, clock=clock) as pipeline:
         for n, number in enumerate(world.employers):
             # build_world lists each user's employers together, in the users' order.
             login = f"gest{n // per_user:03d}"

@@ -149,7 +149,7 @@ def test_workers_deposit_everything_once_despite_a_killed_worker(
         try:
             # Mid-run: a fifth of the deposits made, one worker dies without a word.
             _wait_for(
-                lambda: len(sim.simulator.deposits()) >= DEPOSITS // 5,
+                lambda: sim.simulator.deposit_count() >= DEPOSITS // 5,
                 120,
                 "deposits did not start\n" + fleet.output(),
             )

@@ -191,6 +191,11 @@ class IdentityService:
         self, actor: User, *, confirm: str, owner_login: str, environment: Environment
     ) -> None:
         confirm_password(self._ctx, actor, confirm)
+        self.delete_confirmed(actor, owner_login=owner_login, environment=environment)
+
+    def delete_confirmed(self, actor: User, *, owner_login: str, environment: Environment) -> None:
+        """:meth:`delete` for an interface that had the actor re-type their own password
+        moments ago (as :meth:`set_confirmed`)."""
         with self._ctx.store.write() as r:
             owner = user_by_login(r, owner_login)
             fresh = authorise(r, actor, Operation.IDENTITY_DELETE, owner)

@@ -4,7 +4,8 @@ Rights are checked here, in the services, whatever the interface (CLI, web, API)
 "administrator" is an active user with the ``configuration`` right: only they manage accounts
 and settings; there is always at least one (:data:`LAST_ADMIN_GUARDED`). Only ``declarations``
 deposits or sees the state of Net-entreprises credentials. ``administration`` reads the
-audit log. ``payslips`` governs the PAS rates and payroll exports (and reads the returns and
+audit log and, with the administrators, looks after the installation (health, backups,
+workers). ``payslips`` governs the PAS rates and payroll exports (and reads the returns and
 deadlines, as declarations does).
 """
 
@@ -44,6 +45,8 @@ class Operation(StrEnum):
     DEPOSITS_MAKE = "deposits.make"
     RETURNS_READ = "returns.read"
     DEADLINES_READ = "deadlines.read"
+    MAINTENANCE_READ = "maintenance.read"
+    BACKUP_RUN = "backup.run"
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,11 @@ RULES: dict[Operation, Rule] = {
     # Returns and deadlines also concern the payroll (the CRM 94 carries the rates).
     Operation.RETURNS_READ: Rule(_any({P}, {D}), _any({P}, {D})),
     Operation.DEADLINES_READ: Rule(_any({P}, {D}), _any({P}, {D})),
+    # The Centre de maintenance's health, backups and workers: administration, and the
+    # administrators (configuration), who set the backup schedule.
+    Operation.MAINTENANCE_READ: Rule(_any({A}, {C}), _any({A}, {C})),
+    # Taking or verifying a backup now (restoring stays a command on the machine).
+    Operation.BACKUP_RUN: Rule(_any({A}, {C}), _any({A}, {C})),
 }
 
 #: Operations that must never leave the installation without an active administrator.

@@ -62,6 +62,7 @@ def serve(host: str, port: int, no_runner: bool, interval: float, json_output: b
         threads: list[threading.Thread] = []
         stoppers: list[Any] = []
         runner_state = "disabled"
+        runner: Runner | None = None
         if not no_runner:
             try:
                 held.enter_context(runner_lock(app.db, settings.data_dir / "runner.lock"))
@@ -101,6 +102,8 @@ def serve(host: str, port: int, no_runner: bool, interval: float, json_output: b
             )
             stoppers.append(watcher.stop)
         web = create_app(app, pipeline=pipeline)
+        # The Workers et file page shows this runner's figures.
+        web.state.runner = runner
         url = f"http://{host}:{port}/"
         info = {
             "url": url,

@@ -16,9 +16,11 @@ from dsnlink.errors import WorkerError
 @click.command("worker")
 @click.option(
     "--concurrency",
-    type=click.IntRange(1, 64),
+    # At most 10: the process has 10 database connections; more work means more workers.
+    type=click.IntRange(1, 10),
     default=None,
-    help="Étapes menées en même temps par ce worker (défaut : DSNLINK_WORKER_CONCURRENCY).",
+    help="Étapes menées en même temps par ce worker, 10 au plus (défaut : "
+    "DSNLINK_WORKER_CONCURRENCY) ; au-delà, lancez un worker de plus.",
 )
 @click.option("--status", is_flag=True, help="Afficher les workers actifs et la file, puis sortir.")
 @json_option

@@ -134,11 +134,7 @@ def build_queue(database_url: str, tuning: QueueTuning | None = None) -> procras
         pipeline = pipeline_of(context)
         envois = await asyncio.to_thread(_dispatchable, pipeline)
         skip = await _busy_or_failing(app, [e.id for e in envois])
-        deferred = 0
-        for envoi in envois:
-            if envoi.id not in skip:
-                deferred += await defer_step(app, envoi)
-        return deferred
+        return await defer_steps(app, [e for e in envois if e.id not in skip])
 
     @app.periodic(cron=every)
     @app.task(name=STALLED_TASK, lock=STALLED_TASK, queueing_lock=STALLED_TASK)
@@ -206,6 +202,47 @@ async def defer_step(app: procrastinate.App, envoi: Envoi) -> int:
         queueing_lock=f"envoi:{envoi.id}",
         envoi_id=envoi.id,
     )
+
+
+def _round_robin(envois: list[Envoi]) -> list[Envoi]:
+    """One envoi per identity in turn: a worker fetching the queue in order finds a job whose
+    identity is free at once, instead of walking past the waiting jobs of a busy one."""
+    by_identity: dict[str | None, list[Envoi]] = {}
+    for envoi in envois:
+        by_identity.setdefault(envoi.identity_id, []).append(envoi)
+    queues = list(by_identity.values())
+    out: list[Envoi] = []
+    for rank in range(max((len(q) for q in queues), default=0)):
+        out.extend(q[rank] for q in queues if rank < len(q))
+    return out
+
+
+async def defer_steps(app: procrastinate.App, envois: list[Envoi], *, chunk: int = 200) -> int:
+    """Queue the next step of many envois: one insert per ``chunk`` jobs (one per job would
+    cost a round trip each, which dominated a busy dispatcher). A chunk refused because one of
+    its envois got a job meanwhile is deferred one by one."""
+    import procrastinate.exceptions
+
+    template = app.tasks[STEP_TASK].configure().job
+    ordered = _round_robin(envois)
+    deferred = 0
+    for start in range(0, len(ordered), chunk):
+        batch = ordered[start : start + chunk]
+        jobs = [
+            template.evolve(
+                lock=identity_lock(e.identity_id),
+                queueing_lock=f"envoi:{e.id}",
+                task_kwargs={"envoi_id": e.id},
+            )
+            for e in batch
+        ]
+        try:
+            await app.job_manager.batch_defer_jobs_async(jobs)
+            deferred += len(jobs)
+        except procrastinate.exceptions.AlreadyEnqueued:
+            for envoi in batch:
+                deferred += await defer_step(app, envoi)
+    return deferred
 
 
 async def _busy_or_failing(app: procrastinate.App, envoi_ids: list[str]) -> set[str]:

@@ -16,6 +16,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from dsnlink.errors import DsnlinkError
 from dsnlink.jobs.steps import STEPS, due_envois, identities_to_sync, recover_all
@@ -54,6 +55,13 @@ class Runner:
         self.periodic = list(periodic)
         self._failures: Counter[str] = Counter()
         self._stop = threading.Event()
+        # What the Centre de maintenance shows of a runner working in its process.
+        self._started_at: datetime | None = None
+        self._last_round_at: datetime | None = None
+        self._last_sync_at: datetime | None = None
+        self._rounds = 0
+        self._steps_ran = 0
+        self._steps_failed = 0
 
     # -- recovery ---------------------------------------------------------------------------
 
@@ -72,9 +80,19 @@ class Runner:
     def run_round(self) -> RoundReport:
         """Run every due step once, respecting the concurrency bounds."""
         report = RoundReport()
+        try:
+            self._run_round(report)
+        finally:
+            self._rounds += 1
+            self._last_round_at = datetime.now(UTC)
+            self._steps_ran += report.ran
+            self._steps_failed += report.failed
+        return report
+
+    def _run_round(self, report: RoundReport) -> None:
         pending = deque(self.due())
         if not pending:
-            return report
+            return
         running: dict[Future[Envoi], Envoi] = {}
         per_identity: Counter[str] = Counter()
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="dsnlink-step") as pool:
@@ -98,7 +116,6 @@ class Runner:
                     report.ran += 1
                     if future.exception() is not None:
                         report.failed += 1
-        return report
 
     def _step(self, envoi: Envoi) -> Envoi:
         step = STEPS[envoi.state]
@@ -143,6 +160,7 @@ class Runner:
     def run_forever(self, *, interval: float = 5.0, sync_every: int = 60) -> None:
         """``dsnlink run``: rounds, a returns sync and deadline alerts now and then."""
         self.recover()
+        self._started_at = datetime.now(UTC)
         rounds = 0
         while not self._stop.is_set():
             report = self.run_round()
@@ -150,6 +168,7 @@ class Runner:
                 self.sync_returns()
                 alert_deadlines(self.pipeline)
                 self.run_periodic()
+                self._last_sync_at = datetime.now(UTC)
             rounds += 1
             if report.ran == 0:
                 self._stop.wait(interval)
@@ -164,3 +183,20 @@ class Runner:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def stats(self) -> dict[str, object]:
+        """Since this runner started: rounds, steps run and failed, when it last worked."""
+
+        def iso(at: datetime | None) -> str | None:
+            return at.isoformat() if at else None
+
+        return {
+            "started_at": iso(self._started_at),
+            "last_round_at": iso(self._last_round_at),
+            "last_sync_at": iso(self._last_sync_at),
+            "rounds": self._rounds,
+            "steps_ran": self._steps_ran,
+            "steps_failed": self._steps_failed,
+            "stopping": self._stop.is_set(),
+            "concurrency": self.concurrency,
+        }

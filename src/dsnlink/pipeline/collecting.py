@@ -247,6 +247,7 @@ def _move(
             at=pipeline.clock.now(),
             actor=ACTOR,
             detail=detail,
+            then=None,
             next_poll_at=None,
             **changes,
         )

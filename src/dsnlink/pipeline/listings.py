@@ -104,7 +104,7 @@ def deposits(
     keys = (
         select(c.id)
         .where(*where)
-        .order_by(c.created_at.desc(), c.id)
+        .order_by(c.created_at.desc(), c.id.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
     )
@@ -248,38 +248,41 @@ def returns(
         source = return_files.join(envois, envois.c.id == r.envoi_id)
     per_page, page = _per(per_page), max(1, page)
     keys = (
-        select(r.idflux, r.nature, r.ops)
+        select(r.idflux, r.nature, r.ops, r.published_at)
         .select_from(source)
         .where(*where)
-        .order_by(r.published_at.desc(), r.idflux, r.nature, r.ops)
+        .order_by(r.published_at.desc(), r.idflux.desc(), r.nature.desc(), r.ops.desc())
         .limit(per_page)
         .offset((page - 1) * per_page)
+        .subquery("page_keys")
+    )
+    # The page's keys from the index, then those rows only, by primary key.
+    query = (
+        select(
+            *_RETURN_COLUMNS,
+            func.length(r.content).label("size"),
+            envois.c.declared_siret,
+            envois.c.month,
+        )
+        .select_from(
+            keys.join(
+                return_files,
+                and_(r.idflux == keys.c.idflux, r.nature == keys.c.nature, r.ops == keys.c.ops),
+            )
+        )
+        .outerjoin(envois, envois.c.id == r.envoi_id)
+        .order_by(
+            keys.c.published_at.desc(),
+            keys.c.idflux.desc(),
+            keys.c.nature.desc(),
+            keys.c.ops.desc(),
+        )
     )
     with db.read() as conn:
         total = int(
             conn.execute(select(func.count()).select_from(source).where(*where)).scalar_one()
         )
-        wanted = [tuple(k) for k in conn.execute(keys)]
-        rows = (
-            conn.execute(
-                select(
-                    *_RETURN_COLUMNS,
-                    func.length(r.content).label("size"),
-                    envois.c.declared_siret,
-                    envois.c.month,
-                )
-                .outerjoin(envois, envois.c.id == r.envoi_id)
-                # By idflux (the primary key's prefix), then the exact keys below.
-                .where(r.idflux.in_({k[0] for k in wanted}))
-            ).all()
-            if wanted
-            else []
-        )
-    order = {key: n for n, key in enumerate(wanted)}
-    rows = sorted(
-        (x for x in rows if (x.idflux, x.nature, x.ops) in order),
-        key=lambda x: order[(x.idflux, x.nature, x.ops)],
-    )
+        rows = conn.execute(query).all()
     return Page([return_row(x) for x in rows], total, page, per_page)
 
 
@@ -512,10 +515,10 @@ def deadline_board(
     from datetime import time as clock_time
 
     from dsnlink.pipeline.deadlines import PARIS, _status, due_date
-    from dsnlink.pipeline.sql import _envoi as envoi_from_row
+    from dsnlink.pipeline.model import Declaration, Envoi
     from dsnlink.pipeline.tables import employer_policies
 
-    columns = [col for col in envois.c if col.name != "data"]
+    c = envois.c
     with db.read() as conn:
         employers = conn.execute(
             select(t.employers.c.siret, t.employers.c.name, t.employers.c.due_day).order_by(
@@ -525,17 +528,30 @@ def deadline_board(
         days = dict(
             conn.execute(select(employer_policies.c.siret, employer_policies.c.deadline_day)).all()
         )
-        month_envois = [
-            envoi_from_row(r)
-            for r in conn.execute(
-                select(*columns).where(
-                    envois.c.month == month,
-                    envois.c.nature == "01",
-                    envois.c.is_test.is_(False),
-                    envois.c.role != "test",
-                )
+        # Only what the status needs (state, deposit time, id): no DSN bytes, no employees.
+        rows = conn.execute(
+            select(c.id, c.declared_siret, c.state, c.deposited_at, c.created_at).where(
+                c.month == month,
+                c.nature == "01",
+                c.is_test.is_(False),
+                c.role != "test",
             )
-        ]
+        ).all()
+    month_envois = [
+        Envoi(
+            id=r.id,
+            file_id="",
+            seq=0,
+            sha256="",
+            declaration=Declaration(r.declared_siret, month, "01", "", "", False),
+            state=EnvoiState(r.state),
+            acting_login="",
+            created_at=r.created_at,
+            updated_at=r.created_at,
+            deposited_at=r.deposited_at,
+        )
+        for r in rows
+    ]
     by_siret: dict[str, list[Any]] = {}
     for envoi in month_envois:
         by_siret.setdefault(envoi.declaration.declared_siret, []).append(envoi)

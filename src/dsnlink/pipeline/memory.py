@@ -46,6 +46,12 @@ def check_changes(changes: dict[str, object]) -> None:
         raise ValueError(f"not mutable envoi fields: {sorted(unknown)}")
 
 
+def check_then(to: EnvoiState, then: EnvoiState | None) -> None:
+    """A chained transition must itself be allowed (a programming error otherwise)."""
+    if then is not None and not can_move(to, then):
+        raise ValueError(f"no transition from {to.value} to {then.value}")
+
+
 class MemoryLedger:
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -137,22 +143,26 @@ class MemoryLedger:
         at: datetime,
         actor: str,
         detail: str = "",
+        then: EnvoiState | None = None,
         **changes: object,
     ) -> Envoi:
         check_changes(changes)
+        check_then(to, then)
         with self._lock:
             current = self.get_envoi(envoi_id)
             if not can_move(current.state, to):
                 raise StateConflict(envoi_id=envoi_id, state=current.state.value, wanted=to.value)
             moved = dataclasses.replace(
                 current,
-                state=to,
+                state=then or to,
                 updated_at=at,
                 version=current.version + 1,
                 **changes,  # type: ignore[arg-type]
             )
             self._envois[envoi_id] = moved
             self._events.append(Event(envoi_id, at, current.state, to, actor, detail))
+            if then is not None:
+                self._events.append(Event(envoi_id, at, to, then, actor, ""))
             return moved
 
     def update(self, envoi_id: str, *, expect_version: int, **changes: object) -> Envoi:

@@ -224,11 +224,14 @@ class Ledger(Protocol):
         at: datetime,
         actor: str,
         detail: str = "",
+        then: EnvoiState | None = None,
         **changes: object,
     ) -> Envoi:
         """Move the envoi to ``to`` if the move is allowed from its current state, apply
         ``changes`` to its fields and write an event, in one transaction. Raises
-        ``StateConflict`` otherwise (another worker got there first)."""
+        ``StateConflict`` otherwise (another worker got there first). With ``then``, the envoi
+        goes on from ``to`` to ``then`` in the same transaction (two events, no commit in
+        between): for steps that always follow each other."""
         ...
 
     def update(self, envoi_id: str, *, expect_version: int, **changes: object) -> Envoi:

@@ -3,11 +3,14 @@ validator, the return parsers, accounts and vault, alerts from the settings."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 
@@ -41,7 +44,9 @@ class SimulatorClock:
     of CPU). While one thread reads, the others go on with the last offset instead of queueing
     behind it: only the very first read is waited for."""
 
-    def __init__(self, base_url: str, *, refresh: float = 1.0) -> None:
+    def __init__(
+        self, base_url: str, *, refresh: float = 1.0, ca_bundle: Path | None = None
+    ) -> None:
         self.url = base_url.rstrip("/") + "/_admin/clock"
         self.refresh = refresh
         self._offset = timedelta(0)
@@ -49,7 +54,13 @@ class SimulatorClock:
         self._known = False
         self._lock = threading.Lock()
         # the control API is on this machine: no proxy from the environment
-        self._client = httpx.Client(timeout=5, trust_env=False)
+        # a simulator served over HTTPS has its own CA: the one the portal client trusts
+        verify: ssl.SSLContext | bool = True
+        if ca_bundle is not None:
+            verify = ssl.create_default_context(cafile=str(ca_bundle))
+        self._client = httpx.Client(timeout=5, trust_env=False, verify=verify)
+        # a clock nobody closed still closes its connection when it is collected
+        weakref.finalize(self, self._client.close)
 
     def now(self) -> datetime:
         if time.monotonic() - self._read_at >= self.refresh and self._lock.acquire(
@@ -80,7 +91,7 @@ class SimulatorClock:
 
 def clock_for(settings: Settings) -> Clock:
     if settings.portal_profile == "simulator":
-        return SimulatorClock(settings.portal_simulator_url)
+        return SimulatorClock(settings.portal_simulator_url, ca_bundle=settings.portal_ca_bundle)
     return SystemClock()
 
 

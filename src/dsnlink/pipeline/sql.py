@@ -18,7 +18,7 @@ from sqlalchemy import Row, and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dsnlink.errors import Conflict, NotFound, StateConflict
-from dsnlink.pipeline.memory import check_changes
+from dsnlink.pipeline.memory import check_changes, check_then
 from dsnlink.pipeline.model import (
     Declaration,
     Employee,
@@ -88,6 +88,8 @@ _ADD_TRANSITION_EVENT = (
     )
     .returning(envoi_events.c.id)
 )
+_FILE_BY_SHA = select(deposit_files).where(deposit_files.c.sha256 == bindparam("sha"))
+_POLICY = select(employer_policies).where(employer_policies.c.siret == bindparam("siret"))
 _RETURN_KEY = (
     return_files.c.idflux == bindparam("k_idflux"),
     return_files.c.nature == bindparam("k_nature"),
@@ -139,9 +141,7 @@ class SqlLedger:
 
     def file_by_sha(self, sha256: str) -> ReceivedFile | None:
         with self.db.read() as conn:
-            row = conn.execute(
-                select(deposit_files).where(deposit_files.c.sha256 == sha256)
-            ).first()
+            row = conn.execute(_FILE_BY_SHA, {"sha": sha256}).first()
         return _file(row) if row else None
 
     def get_file(self, file_id: str) -> ReceivedFile:
@@ -209,9 +209,11 @@ class SqlLedger:
         at: datetime,
         actor: str,
         detail: str = "",
+        then: EnvoiState | None = None,
         **changes: object,
     ) -> Envoi:
         check_changes(changes)
+        check_then(to, then)
         allowed = [s.value for s in ALLOWED.get(to, frozenset())]
         with self.db.write(f"envoi:{envoi_id}") as conn:
             # The event first: written only from an allowed state (the compare-and-set),
@@ -232,7 +234,20 @@ class SqlLedger:
                 if current is None:
                     raise NotFound("Dépôt inconnu.", envoi_id=envoi_id)
                 raise StateConflict(envoi_id=envoi_id, state=current, wanted=to.value)
-            params = {"eid": envoi_id, "allowed": allowed, "state": to.value, "updated_at": at}
+            if then is not None:
+                conn.execute(
+                    _ADD_EVENT,
+                    {
+                        "envoi_id": envoi_id,
+                        "at": at,
+                        "from_state": to.value,
+                        "to_state": then.value,
+                        "actor": actor,
+                        "detail": "",
+                    },
+                )
+            final = (then or to).value
+            params = {"eid": envoi_id, "allowed": allowed, "state": final, "updated_at": at}
             row = conn.execute(_TRANSITION, params | changes).one()
         return _envoi(row)
 
@@ -355,9 +370,7 @@ class SqlLedger:
 
     def policy(self, siret: str) -> EmployerPolicy:
         with self.db.read() as conn:
-            row = conn.execute(
-                select(employer_policies).where(employer_policies.c.siret == siret)
-            ).first()
+            row = conn.execute(_POLICY, {"siret": siret}).first()
         if row is None:
             return EmployerPolicy(siret)
         return EmployerPolicy(row.siret, row.deadline_day, row.test_first)

@@ -70,6 +70,10 @@ envois = Table(
     Index("ix_envois_siret_month", "declared_siret", "month"),
     # The web's deposit list, newest first (migration 0102_web_read_indexes).
     Index("ix_envois_created_at", "created_at", "id"),
+    # The deadline board: every envoi of one declared month (0102_web_read_indexes).
+    Index("ix_envois_month", "month"),
+    # The deposits of one state, newest first (0103_web_list_indexes).
+    Index("ix_envois_state_created_at", "state", "created_at", "id"),
 )
 
 envoi_events = Table(

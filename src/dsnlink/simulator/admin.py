@@ -82,7 +82,7 @@ def _clear_faults(sim: Simulator, _: dict[str, Any]) -> Any:
 _GET: dict[str, Callable[[Simulator, dict[str, Any]], Any]] = {
     "/state": lambda sim, _: {
         **clock_state(sim),
-        "deposits": len(sim.deposits()),
+        "deposits": sim.deposit_count(),
         "duplicates": sim.duplicate_deposits(),
         "attempts": len(sim.attempts()),
     },

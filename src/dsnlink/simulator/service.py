@@ -325,6 +325,10 @@ class Simulator:
             {**dict(r), "at": _iso(r["at"]), "anomalies": json.loads(r["anomalies"])} for r in rows
         ]
 
+    def deposit_count(self) -> int:
+        row = self.store.one("SELECT COUNT(*) AS n FROM deposits")
+        return int(row["n"]) if row else 0
+
     def duplicate_deposits(self) -> int:
         """Deposits of a file already deposited by the same declarant."""
         row = self.store.one(

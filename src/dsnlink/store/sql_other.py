@@ -27,6 +27,16 @@ def _employer(row: RowMapping) -> Employer:
         )
 
 
+# Lookups of every file received, built once (building costs more than running them).
+_EMPLOYER_BY_SIRET = select(t.employers).where(t.employers.c.siret == bindparam("siret"))
+_LINK = t.employer_links
+_LINKS_OF = (
+    select(_LINK)
+    .where(_LINK.c.employer_id == bindparam("eid"), _LINK.c.user_id == bindparam("uid"))
+    .order_by(_LINK.c.employer_id, _LINK.c.user_id)
+)
+
+
 class SqlEmployerRepo:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
@@ -46,8 +56,7 @@ class SqlEmployerRepo:
         return None if row is None else _employer(row)
 
     def by_siret(self, siret: str) -> Employer | None:
-        query = select(t.employers).where(t.employers.c.siret == siret)
-        row = self._c.execute(query).mappings().first()
+        row = self._c.execute(_EMPLOYER_BY_SIRET, {"siret": siret}).mappings().first()
         return None if row is None else _employer(row)
 
     def all(self) -> list[Employer]:
@@ -79,6 +88,9 @@ class SqlEmployerRepo:
         self, *, employer_id: int | None = None, user_id: int | None = None
     ) -> list[EmployerLink]:
         links = t.employer_links
+        if employer_id is not None and user_id is not None:
+            rows = self._c.execute(_LINKS_OF, {"eid": employer_id, "uid": user_id}).mappings()
+            return [EmployerLink(r["employer_id"], r["user_id"], r["identity_id"]) for r in rows]
         query = select(links).order_by(links.c.employer_id, links.c.user_id)
         if employer_id is not None:
             query = query.where(links.c.employer_id == employer_id)

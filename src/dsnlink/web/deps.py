@@ -26,7 +26,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from dsnlink.accounts.rights import Operation, allowed
-from dsnlink.errors import AccountDisabled, NotAuthenticated, PermissionDenied
+from dsnlink.errors import AccessError, AccountDisabled, NotAuthenticated, PermissionDenied
 from dsnlink.pipeline.context import Pipeline
 from dsnlink.setup import App
 from dsnlink.store.records import Module, User
@@ -48,11 +48,12 @@ class NavItem:
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Comptes utilisateurs", "/comptes", None),
     NavItem("Employeurs", "/employeurs", Operation.EMPLOYERS_LIST),
-    NavItem("Dépôts", "/depots", None),
-    NavItem("Retours", "/retours", None),
+    NavItem("Dépôts", "/depots", Operation.DEPOSITS_READ),
+    NavItem("Retours", "/retours", Operation.RETURNS_READ),
     NavItem("Taux PAS", "/taux-pas", Operation.PAS_RATES_READ),
-    NavItem("Échéances", "/echeances", None),
+    NavItem("Échéances", "/echeances", Operation.DEADLINES_READ),
     NavItem("Journal", "/journal", Operation.AUDIT_READ),
+    NavItem("Maintenance", "/maintenance", Operation.MAINTENANCE_READ),
 )
 
 MODULE_LABELS: dict[Module, str] = {
@@ -100,7 +101,7 @@ def optional_user(request: Request) -> User | None:
         return cached
     try:
         return current_user(request)
-    except NotAuthenticated:
+    except AccessError:  # not logged in, or the account was disabled meanwhile
         return None
 
 
@@ -113,6 +114,7 @@ def current_user(request: Request) -> User:
         user = r.users.get(session.user_id)
     if user is None or user.disabled:
         sessions(request).close(session.id)
+        request.state.session = None
         if user is not None:
             raise AccountDisabled(login=user.login)
         raise NotAuthenticated()

@@ -34,5 +34,6 @@ DONE: dict[str, str] = {
     "mot-de-passe": "Le mot de passe a été changé.",
     "confirme": "Mot de passe confirmé : vous pouvez modifier les identifiants Net-entreprises.",
     "identite": "L'identité Net-entreprises a été enregistrée.",
+    "identite-supprimee": "L'identité Net-entreprises a été supprimée.",
     "connexion": "Les paramètres de connexion ont été enregistrés.",
 }

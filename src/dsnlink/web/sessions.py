@@ -17,6 +17,9 @@ from datetime import datetime, timedelta
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 COOKIE_NAME = "dsnlink_session"
+#: However active, a session ends this long after login: a forgotten open browser on a shared
+#: workstation does not stay logged in for days.
+MAX_SESSION_AGE = timedelta(hours=12)
 
 
 @dataclass
@@ -49,6 +52,11 @@ class SessionStore:
         """A brand-new session for ``user_id`` and its signed cookie value."""
         session = Session(secrets.token_urlsafe(32), user_id, now, now)
         with self._lock:
+            # Sessions left idle are dropped here too, so memory does not grow with them.
+            for sid in [
+                s.id for s in self._sessions.values() if now - s.last_seen_at > self.idle_timeout
+            ]:
+                del self._sessions[sid]
             self._sessions[session.id] = session
         return session, self._signer.dumps(session.id)
 
@@ -56,7 +64,7 @@ class SessionStore:
         if not cookie:
             return None
         try:
-            sid = self._signer.loads(cookie, max_age=int(self.idle_timeout.total_seconds()) * 48)
+            sid = self._signer.loads(cookie, max_age=int(MAX_SESSION_AGE.total_seconds()))
         except BadSignature:
             return None
         if not isinstance(sid, str):
@@ -65,11 +73,15 @@ class SessionStore:
             session = self._sessions.get(sid)
             if session is None:
                 return None
-            if now - session.last_seen_at > self.idle_timeout:
+            idle = now - session.last_seen_at > self.idle_timeout
+            if idle or now - session.created_at > MAX_SESSION_AGE:
                 del self._sessions[sid]
                 return None
             session.last_seen_at = now
             return session
+
+    def __len__(self) -> int:
+        return len(self._sessions)
 
     def close(self, session_id: str) -> None:
         with self._lock:

@@ -16,7 +16,6 @@ from dsnlink.simulator.server import RunningSimulator
 from dsnlink.store.records import Environment, Module
 from tests.integration.pipeline_world import (
     ADMIN_PASSWORD,
-    DECLARANT,
     USER_PASSWORD,
     dsn_for,
     settings_for,
@@ -34,6 +33,9 @@ USERS: dict[str, list[Module]] = {
     "tout": list(Module),
 }
 ORIGIN = "http://testserver"
+#: Dupont's Net-entreprises password: a canary searched for in every page, answer and log.
+CANARY = "CANARY-web-NE-5519"
+DUPONT_ACCOUNT = ("73282932000074", "DUPONT", "MARIE", CANARY)
 
 
 @dataclass
@@ -59,11 +61,13 @@ def build_web_world(data_dir: Path, sim: RunningSimulator, employers: int = 2) -
             password=USER_PASSWORD,
             rights=rights,
         )
+    siret_, nom, prenom, password = DUPONT_ACCOUNT
+    sim.add_account({"siret": siret_, "nom": nom, "prenom": prenom, "password": password})
     accounts.identities.set(
         admin,
         confirm=ADMIN_PASSWORD,
         owner_login="dupont",
-        values=IdentityInput(*DECLARANT[:3], Environment.SIMULATOR, DECLARANT[3]),
+        values=IdentityInput(siret_, nom, prenom, Environment.SIMULATOR, password),
     )
     sirets = []
     for n in range(employers):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.integration.web.conftest import USER_PASSWORD, Login
+from dsnlink.setup import App
+from tests.integration.web.conftest import ADMIN_PASSWORD, USER_PASSWORD, Login
 
 pytestmark = pytest.mark.anyio
 
@@ -140,3 +141,16 @@ async def test_password_reset_by_an_administrator_logs_the_user_out(
     assert reset.status_code == 303
     assert (await martin.get("/api/v1/session")).status_code == 401
     assert (await admin.get("/api/v1/session")).json()["login"] == "Administrateur"
+
+
+async def test_an_account_disabled_elsewhere_is_shown_out_not_crashed(
+    web_ctx: App, login_as: Login
+) -> None:
+    dupont = await login_as("dupont", USER_PASSWORD)
+    admin = web_ctx.accounts.users.authenticate("Administrateur", ADMIN_PASSWORD)
+    web_ctx.accounts.users.set_disabled(admin, "dupont", True)  # as the CLI would
+    page = await dupont.get("/comptes/dupont/compte")
+    assert page.status_code == 403
+    assert "désactivé" in page.text
+    api = await dupont.get("/api/v1/session")
+    assert api.status_code == 401

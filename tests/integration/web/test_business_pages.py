@@ -15,7 +15,13 @@ import pytest
 from dsnlink.pipeline.sql import SqlLedger
 from dsnlink.simulator.server import RunningSimulator, running_simulator
 from dsnlink.web.routes import _uploads
-from tests.integration.web.business_world import WebWorld, asgi_app, build_web_world, client_as
+from tests.integration.web.business_world import (
+    CANARY,
+    WebWorld,
+    asgi_app,
+    build_web_world,
+    client_as,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -277,6 +283,128 @@ async def test_journal_filters_and_never_a_secret(world: WebWorld) -> None:
         )
         page = await client.get("/journal", params={"action": "identity.set"})
         assert page.status_code == 200 and "identity.set" in page.text
-        assert "Refonte01" not in page.text and "Refonte01" not in json.dumps(entries)
+        assert CANARY not in page.text and CANARY not in json.dumps(entries)
         bad = await client.get("/journal", params={"du": "hier"})
         assert bad.status_code in {400, 422}
+
+
+async def test_the_net_entreprises_password_appears_in_no_page_answer_or_log(
+    world: WebWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.web_routes import ROUTES
+
+    asgi = asgi_app(world.app)
+    async with client_as(asgi, "dupont") as client:
+        made = await client.post("/api/v1/deposits", files={"file": ("a.dsn", world.dsn(0))})
+        assert made.status_code == 201, made.text
+        world.sim.advance("10m")
+        world.sim.advance("4d")
+        assert (await client.post("/api/v1/deposits/run")).status_code == 200
+        envoi = made.json()["envois"][0]
+    async with client_as(asgi, "tout") as client:
+        paths = [
+            case.request_url.replace("{target}", "dupont")
+            for case in ROUTES
+            if case.method == "GET" and not case.path.startswith("/api/v1/session")
+        ]
+        paths += [
+            f"/depots/{envoi['id']}",
+            f"/api/v1/deposits/{envoi['id']}",
+            f"/retours/{envoi['idflux']}/10",
+            f"/api/v1/returns/{envoi['idflux']}/10",
+            f"/taux-pas?siret={world.employers[0]}",
+            "/api/v1/openapi.json",
+        ]
+        seen = 0
+        for path in paths:
+            answer = await client.get(path)
+            assert CANARY not in answer.text, path
+            seen += answer.status_code == 200
+        assert seen >= 25  # the unknown ids of the rights table answer 404
+    out = capsys.readouterr()
+    assert CANARY not in out.out and CANARY not in out.err
+
+
+async def test_a_ban_shows_each_anomaly_at_its_line_and_rubrique(world: WebWorld) -> None:
+    from datetime import UTC, datetime
+
+    from dsnlink.pipeline.model import StoredReturn
+    from dsnlink.returns.build import build_ban
+    from dsnlink.returns.model import Anomaly
+
+    ban = build_ban(
+        [
+            Anomaly(
+                code="CCH-11",
+                category="non-bloquant",
+                message="La date de fin de contrat <précède> le début",
+                line=42,
+                rubrique="S21.G00.40.010",
+                label="Date de fin prévisionnelle du contrat",
+                value="01012020",
+            ),
+            Anomaly(
+                code="SIG-12",
+                category="bloquant",
+                message="Le NIR est invalide",
+                line=17,
+                rubrique="S21.G00.30.001",
+                value="1234",
+            ),
+        ],
+        idflux="FLUXBAN1",
+        siren=world.employers[0][:9],
+        nic=world.employers[0][9:],
+        emitter_siret=world.employers[0],
+    )
+    SqlLedger(world.app.db).upsert_return(
+        StoredReturn(
+            idflux="FLUXBAN1",
+            nature="11",
+            ops="",
+            return_id="R1",
+            status="disponible",
+            published_at=datetime(2026, 11, 20, tzinfo=UTC),
+            url="/x",
+            content=ban,
+            kind="BAN",
+            ok=False,
+            anomalies=2,
+            blocking=1,
+        )
+    )
+    asgi = asgi_app(world.app)
+    async with client_as(asgi, "paie") as client:
+        listed = await client.get("/retours", params={"anomalies": "oui"})
+        assert "FLUXBAN1" in listed.text and "dont 1 bloquantes" in listed.text
+        page = await client.get("/retours/FLUXBAN1/11")
+        assert page.status_code == 200
+        table = page.text.split('id="anomalies"')[1].split("</table>")[0]
+        assert "<td>42</td>" in table and "S21.G00.40.010" in table and "01012020" in table
+        assert "<td>17</td>" in table and "S21.G00.30.001" in table
+        # Text from the file is escaped, never markup.
+        assert "&lt;précède&gt;" in table and "<précède>" not in table
+        parsed = (await client.get("/api/v1/returns/FLUXBAN1/11")).json()
+        lines = sorted(a["line"] for a in parsed["document"]["envoi"]["anomalies"]) or sorted(
+            a["line"] for d in parsed["document"]["declarations"] for a in d["anomalies"]
+        )
+        assert lines == [17, 42]
+        raw = await client.get("/retours/FLUXBAN1/11/brut")
+        assert raw.content == ban
+
+
+async def test_the_navigation_shows_each_area_to_those_who_may_open_it(world: WebWorld) -> None:
+    asgi = asgi_app(world.app)
+    expected = {
+        "dupont": {"Employeurs", "Dépôts", "Retours", "Taux PAS", "Échéances"},
+        "paie": {"Retours", "Taux PAS", "Échéances"},
+        "audit": {"Journal"},
+        "config": {"Employeurs"},
+        "rien": set(),
+    }
+    areas = ["Employeurs", "Dépôts", "Retours", "Taux PAS", "Échéances", "Journal"]
+    for login, shown in expected.items():
+        async with client_as(asgi, login) as client:
+            page = await client.get(f"/comptes/{login}", follow_redirects=True)
+            nav = page.text.split('class="navigation"')[1].split("</nav>")[0]
+            assert {a for a in areas if f">{a}</a>" in nav} == shown, login

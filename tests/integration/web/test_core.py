@@ -143,3 +143,15 @@ async def test_login_next_target_cannot_leave_the_site(anonymous: httpx.AsyncCli
             data={"login": "Administrateur", "password": ADMIN_PASSWORD, "suivant": target},
         )
         assert answer.headers["location"] == "/"
+
+
+async def test_home_page_points_at_the_procedure(admin: httpx.AsyncClient, login_as: Login) -> None:
+    page = await admin.get("/")
+    assert page.status_code == 200
+    assert "monoposte" in page.text
+    assert 'href="/comptes/Administrateur/net-entreprises"' in page.text
+    assert 'data-login="dupont"' in page.text
+    dupont = await login_as("dupont", USER_PASSWORD)
+    own = await dupont.get("/")
+    assert 'href="/comptes/dupont/net-entreprises"' in own.text
+    assert 'data-login="martin"' not in own.text

@@ -192,3 +192,31 @@ async def test_a_declarant_enters_and_tests_their_own_credentials(
         assert again.json()["all_green"]
         assert len(world.sim.attempts(DUPONT["siret"])) == 2
         assert DUPONT_PASSWORD not in page.text + again.text
+
+
+async def test_deleting_an_identity_needs_the_confirmation(portal_admin: httpx.AsyncClient) -> None:
+    typed = {**DUPONT, "environment": "simulator", "password": DUPONT_PASSWORD}
+    saved = await portal_admin.put(
+        "/api/v1/users/dupont/identity", json={**typed, "confirm_password": ADMIN_PASSWORD}
+    )
+    assert saved.status_code == 200
+    refused = await portal_admin.post(
+        "/comptes/dupont/net-entreprises/supprimer", data={"environment": "simulator"}
+    )
+    assert refused.status_code == 422
+    assert "Confirmez" in refused.text
+    assert len((await portal_admin.get("/api/v1/users/dupont/identities")).json()) == 1
+    await portal_admin.post("/api/v1/session/confirm", json={"password": ADMIN_PASSWORD})
+    page = await portal_admin.get("/comptes/dupont/net-entreprises")
+    assert 'id="supprimer-identite"' in page.text
+    deleted = await portal_admin.post(
+        "/comptes/dupont/net-entreprises/supprimer", data={"environment": "simulator"}
+    )
+    assert deleted.status_code == 303
+    assert (await portal_admin.get("/api/v1/users/dupont/identities")).json() == []
+    again = await portal_admin.request(
+        "DELETE",
+        "/api/v1/users/dupont/identity?environment=simulator",
+        json={"password": ADMIN_PASSWORD},
+    )
+    assert again.status_code == 404

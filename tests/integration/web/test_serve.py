@@ -88,3 +88,32 @@ def test_pages_runner_and_watched_folder_share_sqlite_under_load(tmp_path: Path)
         assert set(statuses) <= {200, 303}, sorted(set(statuses))
         assert "database is locked" not in log
         assert "Traceback" not in log
+
+
+def test_connection_test_steps_arrive_as_they_end(tmp_path: Path) -> None:
+    """Over a real socket, the test's steps come in several pieces, not one answer at the end."""
+    from tests.support.web import DUPONT, DUPONT_PASSWORD
+
+    with portal_world(tmp_path) as world, serving(tmp_path, world) as served:
+        headers = {"Origin": served.url.rstrip("/")}
+        with httpx.Client(base_url=served.url, headers=headers, timeout=60) as client:
+            logged = client.post(
+                "/api/v1/session", json={"login": "Administrateur", "password": ADMIN_PASSWORD}
+            )
+            assert logged.status_code == 200
+            assert (
+                client.post("/api/v1/session/confirm", json={"password": ADMIN_PASSWORD})
+            ).status_code == 204
+            body = {**DUPONT, "environment": "simulator", "password": DUPONT_PASSWORD}
+            chunks: list[bytes] = []
+            with client.stream(
+                "POST", "/api/v1/users/dupont/connection-test/stream", json=body
+            ) as answer:
+                assert answer.status_code == 200
+                chunks.extend(answer.iter_raw())
+        text = b"".join(chunks).decode()
+        assert len(chunks) > 1, "the steps were buffered until the end"
+        assert text.rstrip().splitlines()[-1].startswith('{"type": "report"')
+        assert '"all_green": true' in text
+        assert DUPONT_PASSWORD not in text
+        assert DUPONT_PASSWORD not in served.log()

@@ -46,6 +46,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "deposits.make": ("D", "D"),
     "returns.read": ("P|D", "P|D"),
     "deadlines.read": ("P|D", "P|D"),
+    "maintenance.read": ("A|C", "A|C"),
+    "backup.run": ("A|C", "A|C"),
 }
 LETTERS = {
     "C": Module.CONFIGURATION,

@@ -85,6 +85,27 @@ class LedgerContract:
             ledger.get_file("nope")
         assert ledger.file_by_sha("c" * 64) is None
 
+    def test_chained_transition_writes_both_events(self, ledger: Ledger) -> None:
+        file = a_file()
+        envoi = an_envoi(file)
+        ledger.add_file(file, [(envoi, b"x")])
+        ledger.transition(envoi.id, S.CHECKED, at=T0, actor="t")
+        with pytest.raises(ValueError):
+            ledger.transition(envoi.id, S.QUEUED, at=T0, actor="t", then=S.COMPLETE)
+        moved = ledger.transition(
+            envoi.id, S.QUEUED, at=T0, actor="t", detail="go", then=S.SENDING, attempts=1
+        )
+        assert moved.state is S.SENDING and moved.attempts == 1
+        assert ledger.get_envoi(envoi.id) == moved
+        events = ledger.events(envoi.id)
+        assert [(e.from_state, e.to_state, e.detail) for e in events[-2:]] == [
+            (S.CHECKED, S.QUEUED, "go"),
+            (S.QUEUED, S.SENDING, ""),
+        ]
+        with pytest.raises(StateConflict):  # checked is not reachable from sending
+            ledger.transition(envoi.id, S.CHECKED, at=T0, actor="t", then=S.QUEUED)
+        assert ledger.get_envoi(envoi.id).state is S.SENDING
+
     def test_unscheduled_envois(self, ledger: Ledger) -> None:
         file = a_file()
         envoi = an_envoi(file)

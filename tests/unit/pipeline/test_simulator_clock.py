@@ -25,6 +25,8 @@ class _ClockServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # connections kept alive, as by the simulator
+
             def do_GET(self) -> None:
                 outer.reads += 1
                 outer.entered.set()
@@ -89,3 +91,17 @@ def test_other_threads_keep_the_last_offset_while_one_reads(clock_server: _Clock
     finally:
         clock_server.hold.set()
         clock.close()
+
+
+def test_a_clock_never_closed_closes_its_connection_when_collected(
+    clock_server: _ClockServer,
+) -> None:
+    import gc
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        clock = SimulatorClock(clock_server.url, refresh=60)
+        clock.now()
+        del clock
+        gc.collect()

@@ -19,6 +19,7 @@ from dsnlink.web.routes import (
     employers,
     identity,
     journal,
+    maintenance,
     rates,
     returns,
 )
@@ -35,4 +36,5 @@ ROUTERS: list[tuple[APIRouter, APIRouter]] = [
     (rates.pages, rates.api),
     (deadlines.pages, deadlines.api),
     (journal.pages, journal.api),
+    (maintenance.pages, maintenance.api),
 ]

@@ -60,8 +60,8 @@ def web_pipeline(request: Request, app: App) -> Iterator[Pipeline]:
 
 def run_due(app: App, pipeline: Pipeline, *, sync: bool = False) -> dict[str, Any]:
     """Run the due steps now (deposit, returns polls), and the declarant-wide returns listing
-    when ``sync``. In monoposte only one runner works on a database: when ``dsnlink run``
-    already holds it, that runner does the work and this says so."""
+    when ``sync``. Only one runner works on a database: when ``dsnlink run`` (or the runner of
+    ``dsnlink serve``, or réseau workers) already works, it does the work and this says so."""
     from dsnlink.jobs.locks import runner_lock
     from dsnlink.jobs.runner import Runner
 

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from dsnlink.accounts.rights import Operation, allowed
-from dsnlink.errors import DsnlinkError
+from dsnlink.errors import DsnlinkError, InvalidInput
 from dsnlink.redaction import register_secret
 from dsnlink.setup import App
 from dsnlink.store.records import Identity, Module, User
@@ -95,8 +95,6 @@ def new_account_submit(
     values = {"login": login, "display_name": display_name, "rights": rights or []}
     try:
         if password != password_confirm:
-            from dsnlink.errors import InvalidInput
-
             raise InvalidInput("Les deux mots de passe saisis sont différents.")
         created = ctx.accounts.users.create(
             user,
@@ -199,8 +197,6 @@ def account_password(
 
     def action() -> str:
         if new_password != new_password_confirm:
-            from dsnlink.errors import InvalidInput
-
             raise InvalidInput("Les deux mots de passe saisis sont différents.")
         target = ctx.accounts.users.get(user, login)
         ctx.accounts.users.change_password(

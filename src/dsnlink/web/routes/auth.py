@@ -9,10 +9,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from dsnlink.accounts.rights import Operation, allowed
 from dsnlink.errors import AccessError
 from dsnlink.redaction import register_secret
-from dsnlink.store.records import User
+from dsnlink.store.records import Identity, Mode, User
 from dsnlink.web.deps import CurrentUser, Services, now, optional_user, render, sessions
+from dsnlink.web.labels import IDENTITY_STATES
 from dsnlink.web.schemas import ERROR_RESPONSES, UserOut, user_out
 from dsnlink.web.sessions import COOKIE_NAME
 
@@ -55,8 +57,22 @@ def _log_in(request: Request, ctx: Services, login: str, password: str) -> tuple
 
 
 @pages.get("/", response_class=HTMLResponse)
-def home(request: Request, user: CurrentUser) -> Response:
-    return render(request, "accueil.html", title="Centre de maintenance")
+def home(request: Request, ctx: Services, user: CurrentUser) -> Response:
+    # The sheet's procedure, where to start: every account for an administrator (with the
+    # state of its credentials), one's own otherwise; in monoposte, the Administrateur.
+    accounts: list[tuple[User, list[Identity]]] = []
+    if allowed(user, Operation.USERS_LIST, own=True):
+        from dsnlink.web.routes.accounts import visible_identities
+
+        accounts = [(u, visible_identities(ctx, user, u)) for u in ctx.accounts.users.list(user)]
+    return render(
+        request,
+        "accueil.html",
+        title="Centre de maintenance",
+        accounts=accounts,
+        states=IDENTITY_STATES,
+        monoposte=ctx.installation.mode is Mode.MONOPOSTE,
+    )
 
 
 @pages.get("/connexion", response_class=HTMLResponse)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 from dsnlink.connectivity.service import connection_settings, scope_for
 from dsnlink.connectivity.settings import MODE_LABELS, TYPE_LABELS, ConnectionMode, ConnectionType
-from dsnlink.errors import DsnlinkError, PermissionDenied
+from dsnlink.errors import DsnlinkError, InvalidInput, PermissionDenied
 from dsnlink.redaction import register_secret
 from dsnlink.setup import App
 from dsnlink.store.records import Module, User
@@ -156,8 +156,6 @@ def connection_save(
         proxy = None
         if proxy_host.strip():
             if not proxy_port.strip().isdigit():
-                from dsnlink.errors import InvalidInput
-
                 raise InvalidInput("Le port du proxy doit être un nombre (par exemple 3128).")
             proxy = ProxyIn(
                 host=proxy_host.strip(),
@@ -176,11 +174,10 @@ def connection_save(
         if exc.code.startswith("access"):
             raise
         return _render(request, ctx, user, login, status_code=422, error=exc)
-    except ValueError as exc:  # pydantic: a port out of range, an empty host
-        from dsnlink.errors import InvalidInput
-
-        error = InvalidInput("Un paramètre du proxy est incorrect (adresse ou port).")
-        del exc
+    except ValueError:  # pydantic: a port out of range, a host with a space or a slash
+        error = InvalidInput(
+            "Un paramètre du proxy est incorrect : adresse sans espace ni « / », port de 1 à 65535."
+        )
         return _render(request, ctx, user, login, status_code=422, error=error)
     url = f"/comptes/{quote(login, safe='')}/connexion?fait=connexion"
     return RedirectResponse(url, status_code=303)

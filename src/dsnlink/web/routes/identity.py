@@ -185,6 +185,23 @@ def identity_save_page(
     return RedirectResponse(_tab_url(login) + "?fait=identite", status_code=303)
 
 
+@pages.post("/comptes/{login}/net-entreprises/supprimer", response_class=HTMLResponse)
+def identity_delete_page(
+    request: Request,
+    ctx: Services,
+    user: CurrentUser,
+    login: str,
+    environment: Annotated[Environment, Form()],
+) -> Response:
+    try:
+        delete_identity(request, ctx, user, login, environment, None)
+    except DsnlinkError as exc:
+        if exc.code.startswith("access") and exc.code != "access.reauthentication_required":
+            raise
+        return _render_tab(request, ctx, user, login, status_code=422, error=exc)
+    return RedirectResponse(_tab_url(login) + "?fait=identite-supprimee", status_code=303)
+
+
 # --- shared by pages and API ----------------------------------------------------------------
 
 
@@ -235,6 +252,27 @@ def save_identity(
             # These exact values just passed « Tester la connexion »: the sheet's green marks.
             saved = ctx.accounts.identities.mark_verified(actor, saved.id)
     return saved
+
+
+def delete_identity(
+    request: Request,
+    ctx: App,
+    actor: User,
+    login: str,
+    environment: Environment,
+    confirm_password: SecretStr | None,
+) -> None:
+    target = ctx.accounts.users.get(actor, login) if login != actor.login else actor
+    require(actor, Operation.IDENTITY_DELETE, own=target.id == actor.id)
+    if confirm_password is not None:
+        confirm = confirm_password.get_secret_value()
+        register_secret(confirm)
+        ctx.accounts.identities.delete(
+            actor, confirm=confirm, owner_login=login, environment=environment
+        )
+    else:
+        _require_confirmed(request)
+        ctx.accounts.identities.delete_confirmed(actor, owner_login=login, environment=environment)
 
 
 class TestIn(BaseModel):
@@ -335,9 +373,9 @@ class ConfirmIn(BaseModel):
     "/lint/identity", summary="Vérifier des identifiants Net-entreprises (sans rien enregistrer)"
 )
 def api_lint(user: CurrentUser, body: LintIn) -> dict[str, Any]:
+    # Not registered with the log redaction: this is called at every keystroke, and every
+    # prefix of the password would be masked in logs. Nothing here logs the value.
     password = body.password.get_secret_value() if body.password is not None else None
-    if password:
-        register_secret(password)
     previous = {
         k: v
         for k, v in (("nom", body.previous_nom), ("prenom", body.previous_prenom))
@@ -376,6 +414,23 @@ def api_set_identity(
     request: Request, ctx: Services, user: CurrentUser, login: str, body: IdentityIn
 ) -> IdentityOut:
     return identity_out(save_identity(request, ctx, user, login, body))
+
+
+@api.delete(
+    "/users/{login}/identity",
+    status_code=204,
+    summary="Supprimer l'identité Net-entreprises (et son mot de passe chiffré)",
+)
+def api_delete_identity(
+    request: Request,
+    ctx: Services,
+    user: CurrentUser,
+    login: str,
+    environment: Environment,
+    body: ConfirmIn | None = None,
+) -> Response:
+    delete_identity(request, ctx, user, login, environment, body.password if body else None)
+    return Response(status_code=204)
 
 
 @api.post("/users/{login}/connection-test", summary="Tester la connexion (rapport complet)")

@@ -17,6 +17,7 @@ depends_on = None
 
 _INDEXES = [
     ("ix_envois_created_at", "envois", ["created_at", "id"]),
+    ("ix_envois_month", "envois", ["month"]),
     ("ix_return_files_published_at", "return_files", ["published_at", "idflux", "nature", "ops"]),
     (
         "ix_return_files_kind_published_at",
