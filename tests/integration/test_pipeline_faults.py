@@ -112,7 +112,7 @@ FAULTS = [
 
 
 def test_many_deposits_with_ten_percent_faults(tmp_path: Path) -> None:
-    count = int(os.environ.get("PIPELINE_FAULT_DEPOSITS", "100"))
+    count = int(os.environ.get("PIPELINE_FAULT_DEPOSITS", "500"))
     config = SimulatorConfig(seed=11, faults=FAULTS, validate_files=False)
     with running_simulator(config) as sim:
         world = build_world(tmp_path / "data", sim, employers=count)
@@ -142,4 +142,10 @@ def test_many_deposits_with_ten_percent_faults(tmp_path: Path) -> None:
         assert len(envois) == count
         assert by_state["complete"] + by_state["attention_needed"] == count, by_state
         ours = {e.idflux for e in envois if e.idflux}
-        assert len(ours) == len(deposits), "every deposit the simulator saw is accounted for"
+        theirs = {d["idflux"] for d in deposits}
+        assert ours <= theirs, "no envoi claims a flow the platform never received"
+        # A flow that arrived but that the pipeline could not tie to one of several fate-unknown
+        # envois (certificates unreadable round after round) is never re-sent: its envoi waits
+        # for a person, flagged as ambiguous. Every other flow is linked to its envoi.
+        ambiguous = [e for e in envois if e.error_code == "pipeline.ambiguous_fate"]
+        assert len(theirs - ours) <= len(ambiguous), (theirs - ours, ambiguous)

@@ -58,6 +58,7 @@ def _run(app: Any, concurrency: int, json_output: bool) -> None:
 
     from dsnlink.jobs.locks import runner_running
     from dsnlink.jobs.queue import QueueTuning, build_queue
+    from dsnlink.maintenance.schedule import BackupStep
     from dsnlink.pipeline.setup import open_pipeline
     from dsnlink.setup import database_url
 
@@ -80,7 +81,7 @@ def _run(app: Any, concurrency: int, json_output: bool) -> None:
             await queue.run_worker_async(
                 name=name,
                 concurrency=concurrency,
-                additional_context={"pipeline": pipeline},
+                additional_context={"pipeline": pipeline, "backup": backup},
                 update_heartbeat_interval=tuning.heartbeat_seconds,
                 stalled_worker_timeout=tuning.stalled_seconds,
                 delete_jobs="successful",
@@ -88,6 +89,7 @@ def _run(app: Any, concurrency: int, json_output: bool) -> None:
             )
 
     with open_pipeline(app) as pipeline:
+        backup = BackupStep(settings, app.db, pipeline)
         _announce("worker_started", json_output, name=name, concurrency=concurrency)
         asyncio.run(main())
         _announce("worker_stopped", json_output, name=name)

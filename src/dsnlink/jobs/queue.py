@@ -14,7 +14,10 @@ What the job queue adds:
 - **periodic tasks**, deferred once per tick whatever the number of workers: ``dispatch``
   (due deposits, checks of uncertain deposits, returns polls), ``recover_stalled`` (the jobs
   of a worker whose heartbeat stopped are run again), ``sync_returns`` (the declarant-wide
-  returns listing of each identity, from its cursor) and ``deadline_alerts``.
+  returns listing of each identity, from its cursor), ``deadline_alerts`` and
+  ``scheduled_backup`` (the step of ``dsnlink backup schedule``, the runner's own
+  ``BackupStep``: once a minute it takes the backup of a slot that is due; its installation
+  lock makes one worker, on one workstation, take a given slot).
 
 Jobs with a lock are never scheduled in the future: procrastinate makes a waiting job with a
 lock block the later jobs of that lock, so a poll due tomorrow would stall an identity's
@@ -46,6 +49,7 @@ from dsnlink.pipeline.sending import is_due
 if TYPE_CHECKING:
     import procrastinate
 
+    from dsnlink.maintenance.schedule import BackupStep
     from dsnlink.pipeline.context import Pipeline
     from dsnlink.settings import Settings
     from dsnlink.store.database import Database
@@ -58,6 +62,7 @@ DISPATCH_TASK = "dsnlink.dispatch"
 STALLED_TASK = "dsnlink.recover_stalled"
 SYNC_ALL_TASK = "dsnlink.sync_returns"
 DEADLINES_TASK = "dsnlink.deadline_alerts"
+BACKUP_TASK = "dsnlink.scheduled_backup"
 #: Failed step jobs of one envoi within this many hours before the dispatcher leaves it alone
 #: (the failures are in the log and in ``dsnlink worker --status``).
 FAILURE_WINDOW_HOURS = 1
@@ -94,8 +99,9 @@ def identity_lock(identity_id: str | None) -> str | None:
 def build_queue(database_url: str, tuning: QueueTuning | None = None) -> procrastinate.App:
     """The procrastinate App of an installation, with dsnlink's tasks registered.
 
-    The tasks find the pipeline in the job context (``additional_context["pipeline"]``),
-    which ``dsnlink worker`` provides."""
+    The tasks find the pipeline in the job context (``additional_context["pipeline"]``) and
+    the scheduled backup step (``additional_context["backup"]``, a ``BackupStep``), which
+    ``dsnlink worker`` provides."""
     import procrastinate
 
     tuning = tuning or QueueTuning()
@@ -159,6 +165,17 @@ def build_queue(database_url: str, tuning: QueueTuning | None = None) -> procras
     @app.task(name=DEADLINES_TASK, pass_context=True, queueing_lock=DEADLINES_TASK)
     async def deadline_alerts(context: procrastinate.JobContext, timestamp: int) -> int:
         return await asyncio.to_thread(alert_deadlines, pipeline_of(context))
+
+    @app.periodic(cron="* * * * *")
+    @app.task(name=BACKUP_TASK, pass_context=True, lock=BACKUP_TASK, queueing_lock=BACKUP_TASK)
+    async def scheduled_backup(context: procrastinate.JobContext, timestamp: int) -> str:
+        # The job only says "look now": the step knows the schedule, its slots and what was
+        # already taken, and holds the installation-wide backup lock while it works.
+        step: BackupStep | None = context.additional_context.get("backup")
+        if step is None:
+            return "none"
+        outcome = await asyncio.to_thread(step.run)
+        return outcome.status
 
     return app
 

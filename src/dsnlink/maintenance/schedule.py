@@ -211,7 +211,7 @@ def _when(entry: Any) -> datetime | None:
 
 @dataclass(frozen=True)
 class StepOutcome:
-    status: str  # none, done, waiting, backed_up, failed
+    status: str  # none, busy, done, waiting, backed_up, failed
     slot: datetime | None = None
     file: str | None = None
     error: str | None = None
@@ -315,13 +315,27 @@ def overdue(schedule: Schedule, state: dict[str, Any], now: datetime) -> datetim
     return None
 
 
+#: The installation-wide lock held while a scheduled backup is decided and taken.
+BACKUP_LOCK = "backup.scheduled"
+
+
 class BackupStep:
-    """The runner's periodic step: the scheduled backup, when due."""
+    """The periodic step of the runner and of the réseau workers: the scheduled backup, when
+    due. Whoever runs it (a runner, a worker on any workstation) holds ``BACKUP_LOCK`` while
+    it reads the state and takes the backup, so a slot is taken once: the second one to come
+    either finds the lock held (``busy``) or, after it, the slot's good backup (``done``)."""
 
     def __init__(self, settings: Settings, db: Database, pipeline: Pipeline) -> None:
         self.settings, self.db, self.pipeline = settings, db, pipeline
 
-    def __call__(self) -> None:
-        outcome = run_due(self.settings, self.db, self.pipeline)
+    def run(self, *, now: datetime | None = None) -> StepOutcome:
+        with self.db.try_lock(BACKUP_LOCK) as got:
+            if not got:
+                return StepOutcome("busy")
+            outcome = run_due(self.settings, self.db, self.pipeline, now=now)
         if outcome.status in {"backed_up", "failed"}:
             log.info("scheduled_backup", status=outcome.status, file=outcome.file)
+        return outcome
+
+    def __call__(self) -> None:
+        self.run()

@@ -82,6 +82,28 @@ class Database:
                     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(lock)})
                     yield conn
 
+    @contextmanager
+    def try_lock(self, name: str) -> Iterator[bool]:
+        """Hold the installation-wide lock ``name`` for the block if no one else holds it.
+
+        Yields whether it was obtained (never waits). On PostgreSQL it is a session advisory
+        lock, so it excludes every process on every workstation and is released if the
+        holder dies; on SQLite one process works on the installation (the runner lock), so
+        it is always obtained."""
+        if self.is_sqlite:
+            yield True
+            return
+        key = {"k": lock_key(name)}
+        with translate_errors(), self.engine.connect() as conn:
+            # Autocommit: the lock may be held for minutes, never as an idle transaction.
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), key).scalar())
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), key)
+
     def dispose(self) -> None:
         self.engine.dispose()
 

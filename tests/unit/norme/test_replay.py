@@ -26,8 +26,10 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=list(H
 
 @pytest.fixture(autouse=True)
 def compile_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Shapes compiled as soon as seen, so that small files take every fast path."""
+    """Shapes compiled as soon as seen and runs replayed in any part, so that small files
+    take every fast path."""
     monkeypatch.setattr(validator_module, "COMPILE_AFTER", 0)
+    monkeypatch.setattr(validator_module, "REPLAY_MIN_LINES", 0)
 
 
 def _outcome(
@@ -171,7 +173,10 @@ def test_switch_points() -> None:
         b"S20.G00.05.002,'01'",
         b"S20.G00.05.001,'01'",
     ]
-    assert validator_module._switch_points(lines) == [1, 3]
+    assert validator_module._switch_points(lines, "P25V01", "01") == [1, 3]
+    # the current version and nature repeated: nothing switches, no cut
+    assert validator_module._switch_points(lines, "P26V01", "01") == []
+    assert validator_module._switch_points(lines[1:], "P26V01", "04") == [2]
 
 
 @pytest.mark.parametrize("slice_lines", [7, 60])
