@@ -204,6 +204,35 @@ settings = Table(
     PrimaryKeyConstraint("scope", "key"),
 )
 
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    # SHA-256 (hex) of the session id: the id itself lives only in the browser's cookie, so
+    # reading this table (a backup, a read-only account) does not let anyone log in.
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    # Absolute end (login + maximum age); the idle end is last_seen_at + the idle timeout.
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("confirmed_until", UtcDateTime(), nullable=True),
+    Index("ix_web_sessions_user_id", "user_id"),
+    Index("ix_web_sessions_expires_at", "expires_at"),
+)
+
+web_credential_checks = Table(
+    "web_credential_checks",
+    metadata,
+    # What Net-entreprises answered to values typed on the Net-entreprises tab, keyed by an
+    # HMAC of those values under a key sealed in the vault: never the values, and a copy of the
+    # table cannot be tested against guessed passwords without the master key.
+    Column("fingerprint", String(64), primary_key=True),
+    Column("accepted", Boolean(), nullable=False),
+    Column("checked_at", UtcDateTime(), nullable=False),
+    Index("ix_web_credential_checks_checked_at", "checked_at"),
+)
+
 # Tables of other areas join this metadata when their module is imported; importing them here
 # lets every user of ``metadata`` (migrations, the migration test) see the whole schema.
 from dsnlink.pipeline import tables as _pipeline_tables  # noqa: E402, F401

@@ -64,6 +64,7 @@ def create_app(ctx: App, *, pipeline: Pipeline | None = None) -> FastAPI:
     app.state.ctx = ctx
     app.state.pipeline = PipelineHolder(ctx, pipeline)
     app.state.sessions = SessionStore(
+        ctx.db,
         idle_timeout=timedelta(minutes=settings.web_session_minutes),
         confirm_window=timedelta(minutes=settings.web_confirm_minutes),
     )
@@ -74,7 +75,7 @@ def create_app(ctx: App, *, pipeline: Pipeline | None = None) -> FastAPI:
     )
     templates = Jinja2Templates(env=env)
     app.state.templates = templates
-    app.state.credential_memory = CredentialMemory()
+    app.state.credential_memory = CredentialMemory(ctx.db, lambda: ctx.vault)
     app.add_middleware(SecurityMiddleware)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

@@ -1,29 +1,42 @@
-"""Browser sessions: a random id, signed in an HttpOnly cookie, the facts kept in memory.
+"""Browser sessions: a random id in an HttpOnly cookie, the facts in the installation's database.
 
-The cookie holds only the session id, signed with a key drawn at start-up (itsdangerous), so a
-forged or stale cookie is refused before any lookup. The session itself (user id, when the
-user last confirmed their own password) stays in this process: ``dsnlink serve`` is one
-process, and a restart logs everybody out, which is the safe direction. A new id is issued at
-every login (no session fixation) and forgotten at logout.
+Every ``dsnlink serve`` process over the same database sees the same sessions: a user logged
+in through one is recognised by the others, a logout or a disabled account ends the session
+everywhere, and a restart logs nobody out. The table holds only a SHA-256 of the id (never
+the id itself), so reading the database (a backup, a read-only account) does not let anyone
+log in. The id is 256 random bits: a forged or guessed cookie matches no row, which is why it
+needs no signature (a signing key would have to be shared by every process). A new id is
+issued at every login (no session fixation) and deleted at logout; expired rows are purged
+lazily, at the next login.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete, func, or_, select, update
+
+from dsnlink.store.database import Database
+from dsnlink.store.tables import web_sessions
 
 COOKIE_NAME = "dsnlink_session"
 #: However active, a session ends this long after login: a forgotten open browser on a shared
 #: workstation does not stay logged in for days.
 MAX_SESSION_AGE = timedelta(hours=12)
+#: ``last_seen_at`` is rewritten at most this often: one write per request would serialise
+#: every page behind the database's writer for an idle expiry measured in minutes.
+TOUCH_EVERY = timedelta(seconds=60)
+#: A cookie longer than this is not one of ours: refused before hashing or looking it up.
+_MAX_COOKIE = 128
+_WRITE_LOCK = "web_sessions"
 
 
 @dataclass
 class Session:
+    #: The id as the browser sent it; never written anywhere but the cookie.
     id: str
     user_id: int
     created_at: datetime
@@ -32,69 +45,99 @@ class Session:
     confirmed_until: datetime | None = None
 
 
+def id_hash(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
 class SessionStore:
     def __init__(
         self,
+        db: Database,
         *,
         idle_timeout: timedelta,
         confirm_window: timedelta,
-        secret_key: bytes | None = None,
     ) -> None:
-        self._signer = URLSafeTimedSerializer(
-            secret_key or secrets.token_bytes(32), salt="dsnlink.session"
-        )
-        self._sessions: dict[str, Session] = {}
-        self._lock = threading.Lock()
+        self._db = db
         self.idle_timeout = idle_timeout
         self.confirm_window = confirm_window
+        self._touch_every = min(TOUCH_EVERY, idle_timeout / 10)
 
     def open(self, user_id: int, now: datetime) -> tuple[Session, str]:
-        """A brand-new session for ``user_id`` and its signed cookie value."""
+        """A brand-new session for ``user_id`` and its cookie value."""
         session = Session(secrets.token_urlsafe(32), user_id, now, now)
-        with self._lock:
-            # Sessions left idle are dropped here too, so memory does not grow with them.
-            for sid in [
-                s.id for s in self._sessions.values() if now - s.last_seen_at > self.idle_timeout
-            ]:
-                del self._sessions[sid]
-            self._sessions[session.id] = session
-        return session, self._signer.dumps(session.id)
+        with self._db.write(_WRITE_LOCK) as conn:
+            # Expired sessions are dropped here, so the table does not grow with them.
+            conn.execute(
+                delete(web_sessions).where(
+                    or_(
+                        web_sessions.c.expires_at <= now,
+                        web_sessions.c.last_seen_at < now - self.idle_timeout,
+                    )
+                )
+            )
+            conn.execute(
+                web_sessions.insert().values(
+                    id_hash=id_hash(session.id),
+                    user_id=user_id,
+                    created_at=now,
+                    last_seen_at=now,
+                    expires_at=now + MAX_SESSION_AGE,
+                    confirmed_until=None,
+                )
+            )
+        return session, session.id
 
     def find(self, cookie: str | None, now: datetime) -> Session | None:
-        if not cookie:
+        if not cookie or len(cookie) > _MAX_COOKIE:
             return None
-        try:
-            sid = self._signer.loads(cookie, max_age=int(MAX_SESSION_AGE.total_seconds()))
-        except BadSignature:
+        key = id_hash(cookie)
+        with self._db.read() as conn:
+            row = conn.execute(
+                select(web_sessions).where(web_sessions.c.id_hash == key)
+            ).one_or_none()
+        if row is None:
             return None
-        if not isinstance(sid, str):
+        idle = now - row.last_seen_at > self.idle_timeout
+        if idle or now >= row.expires_at:
+            self._delete(key)
             return None
-        with self._lock:
-            session = self._sessions.get(sid)
-            if session is None:
-                return None
-            idle = now - session.last_seen_at > self.idle_timeout
-            if idle or now - session.created_at > MAX_SESSION_AGE:
-                del self._sessions[sid]
-                return None
+        session = Session(cookie, row.user_id, row.created_at, row.last_seen_at)
+        session.confirmed_until = row.confirmed_until
+        if now - row.last_seen_at >= self._touch_every:
+            with self._db.write(_WRITE_LOCK) as conn:
+                conn.execute(
+                    update(web_sessions)
+                    .where(web_sessions.c.id_hash == key)
+                    .values(last_seen_at=now)
+                )
             session.last_seen_at = now
-            return session
+        return session
 
-    def __len__(self) -> int:
-        return len(self._sessions)
+    def count(self) -> int:
+        """Rows in the table, expired ones not yet purged included."""
+        with self._db.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(web_sessions)).scalar_one())
 
     def close(self, session_id: str) -> None:
-        with self._lock:
-            self._sessions.pop(session_id, None)
+        self._delete(id_hash(session_id))
 
     def close_user(self, user_id: int) -> None:
-        """Forget every session of a user (disabled, deleted, password changed)."""
-        with self._lock:
-            for sid in [s.id for s in self._sessions.values() if s.user_id == user_id]:
-                del self._sessions[sid]
+        """End every session of a user (disabled, deleted, password changed), in every process."""
+        with self._db.write(_WRITE_LOCK) as conn:
+            conn.execute(delete(web_sessions).where(web_sessions.c.user_id == user_id))
 
     def confirm(self, session: Session, now: datetime) -> None:
         session.confirmed_until = now + self.confirm_window
+        with self._db.write(_WRITE_LOCK) as conn:
+            conn.execute(
+                update(web_sessions)
+                .where(web_sessions.c.id_hash == id_hash(session.id))
+                .values(confirmed_until=session.confirmed_until)
+            )
 
     def is_confirmed(self, session: Session, now: datetime) -> bool:
         return session.confirmed_until is not None and now < session.confirmed_until
+
+    def _delete(self, key: str) -> None:
+        with self._db.write(_WRITE_LOCK) as conn:
+            conn.execute(delete(web_sessions).where(web_sessions.c.id_hash == key))
