@@ -20,7 +20,7 @@ from dsnlink.pipeline import listings
 from dsnlink.pipeline.rates import export_rates, rate_row
 from dsnlink.setup import App
 from dsnlink.store.records import Employer, User
-from dsnlink.web.deps import render, require, services
+from dsnlink.web.deps import render, require, services_dependency
 from dsnlink.web.routes._ledger import (
     MONTH_PATTERN,
     SIRET_PATTERN,
@@ -35,7 +35,7 @@ api = APIRouter(
 )
 
 Reader = Annotated[User, Depends(require(Operation.PAS_RATES_READ))]
-AppDep = Annotated[App, Depends(services)]
+AppDep = Annotated[App, Depends(services_dependency)]
 Format = Literal["csv", "json"]
 
 
