@@ -338,6 +338,15 @@ def return_content(
 # --- PAS rates -------------------------------------------------------------------------------
 
 
+def employer_choices(db: Database) -> list[dict[str, str]]:
+    """SIRET and name of every employer, by name (the employer choice of a page), in one
+    query that builds no :class:`~dsnlink.store.records.Employer` record."""
+    e = t.employers.c
+    with db.read() as conn:
+        rows = conn.execute(select(e.siret, e.name).order_by(e.name, e.id)).all()
+    return [{"siret": siret, "name": name} for siret, name in rows]
+
+
 def _month_key(month: str) -> tuple[int, int]:
     mm, _, yyyy = month.partition("/")
     return (int(yyyy or 0), int(mm or 0)) if mm.isdigit() and yyyy.isdigit() else (0, 0)
