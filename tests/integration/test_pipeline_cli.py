@@ -83,6 +83,9 @@ def test_deposit_status_rates_deadlines(tmp_path: Path, sim: RunningSimulator) -
     assert "Taux PAS" in human.stdout, human.stderr
     deadlines = json.loads(_cli(world, "deadlines", "--month", "01/2026", "--json").stdout)
     assert {d["status"] for d in deadlines} <= {"deposited", "late"}
+    year_zero = _cli(world, "deadlines", "--month", "01/0000", "--json")
+    assert year_zero.returncode != 0 and "Traceback" not in year_zero.stderr
+    assert "Mois incompréhensible" in year_zero.stdout + year_zero.stderr
     listed = json.loads(_cli(world, "returns", "list", "--json").stdout)
     assert {"10", "11", "94"} <= {r["nature"] for r in listed}
     assert _cli(world, "returns", "sync").returncode == 0

@@ -151,7 +151,8 @@ def demo(data_dir: Path | None, json_output: bool) -> None:
         console.print(
             "Pour continuer avec cette installation :\n"
             f"  export DSNLINK_DATA_DIR={d['data_dir']}\n"
-            "  dsnlink users list --as Administrateur"
+            "  dsnlink users list --as Administrateur\n"
+            "  dsnlink serve          # le Centre de maintenance : http://127.0.0.1:8000/"
         )
         if not given:
             console.print(f"Mot de passe de démonstration de l'Administrateur : {admin_password}")

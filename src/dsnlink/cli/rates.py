@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -12,18 +11,10 @@ from dsnlink.cli._pipeline import pipeline_session
 from dsnlink.cli._session import as_option
 from dsnlink.cli.output import console, emit, json_option
 from dsnlink.cli.returns import returns_group
-from dsnlink.errors import InvalidInput
+from dsnlink.pipeline.months import check_month
 from dsnlink.store.records import Module
 
 _READERS = (Module.DECLARATIONS, Module.PAYSLIPS)
-
-
-def _month(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if not re.fullmatch(r"(0[1-9]|1[0-2])/\d{4}", value):
-        raise InvalidInput(f"Mois incompréhensible : « {value} ».", remedy="Écrivez MM/AAAA.")
-    return value
 
 
 def _rates(as_login: str | None, employer: str | None, month: str | None, changes: bool) -> Any:
@@ -31,7 +22,7 @@ def _rates(as_login: str | None, employer: str | None, month: str | None, change
 
     with pipeline_session(as_login, rights=_READERS) as session:
         return rates_view(
-            session.pipeline, siret=employer, month=_month(month), changes_only=changes
+            session.pipeline, siret=employer, month=check_month(month), changes_only=changes
         )
 
 
@@ -125,7 +116,7 @@ def deadlines(month: str | None, as_login: str | None, json_output: bool) -> Non
     from dsnlink.pipeline.deadlines import deadlines as compute
 
     with pipeline_session(as_login, rights=_READERS) as session:
-        items = compute(session.pipeline, month=_month(month))
+        items = compute(session.pipeline, month=check_month(month))
     data = [
         {
             "siret": d.siret,

@@ -3,14 +3,13 @@ pipeline steps after a deposit, the query parameters of paginated lists, month v
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Query, Request
 
-from dsnlink.errors import DsnlinkError, InvalidInput, PipelineError
+from dsnlink.errors import DsnlinkError, PipelineError
 from dsnlink.logs import get_logger
 from dsnlink.pipeline.context import Pipeline
 from dsnlink.pipeline.ports import Clock
@@ -21,17 +20,7 @@ log = get_logger("dsnlink.web")
 #: ``?page=`` and ``?per_page=`` of every list (pages and API).
 PageNumber = Annotated[int, Query(ge=1, le=100_000, description="Page (1 : la première).")]
 PerPage = Annotated[int, Query(ge=1, le=200, description="Lignes par page.")]
-#: MM/AAAA, years 1900-2099 (a due date must exist).
-MONTH_PATTERN = r"^(0[1-9]|1[0-2])/(19|20)\d\d$"
 SIRET_PATTERN = r"^\d{14}$"
-
-
-def check_month(value: str | None) -> str | None:
-    if value in (None, ""):
-        return None
-    if not re.fullmatch(MONTH_PATTERN, value):
-        raise InvalidInput(f"Mois incompréhensible : « {value} ».", remedy="Écrivez MM/AAAA.")
-    return value
 
 
 @contextmanager

@@ -16,10 +16,11 @@ from pydantic import BaseModel
 from dsnlink.accounts.rights import Operation
 from dsnlink.pipeline import listings
 from dsnlink.pipeline.deadlines import PARIS, previous_month
+from dsnlink.pipeline.months import MONTH_PATTERN, check_month
 from dsnlink.setup import App
 from dsnlink.store.records import User
 from dsnlink.web.deps import render, require, services_dependency
-from dsnlink.web.routes._ledger import MONTH_PATTERN, check_month, error_responses, read_clock
+from dsnlink.web.routes._ledger import error_responses, read_clock
 
 pages = APIRouter(tags=["Échéances (pages)"], include_in_schema=False)
 api = APIRouter(

@@ -19,6 +19,7 @@ from dsnlink.pipeline import listings
 from dsnlink.pipeline.context import Pipeline
 from dsnlink.pipeline.intake import Intake, receive
 from dsnlink.pipeline.model import CheckResult
+from dsnlink.pipeline.months import MONTH_PATTERN, check_month
 from dsnlink.pipeline.sql import SqlLedger
 from dsnlink.pipeline.states import LABELS, EnvoiState
 from dsnlink.pipeline.views import envoi_detail
@@ -27,11 +28,9 @@ from dsnlink.store.records import User
 from dsnlink.web.deps import render, require, services_dependency
 from dsnlink.web.routes import _uploads as uploads
 from dsnlink.web.routes._ledger import (
-    MONTH_PATTERN,
     SIRET_PATTERN,
     PageNumber,
     PerPage,
-    check_month,
     error_responses,
     run_due,
     status_of,

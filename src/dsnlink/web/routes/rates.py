@@ -17,15 +17,14 @@ from pydantic import BaseModel
 from dsnlink.accounts.rights import Operation
 from dsnlink.errors import NotFound
 from dsnlink.pipeline import listings
+from dsnlink.pipeline.months import MONTH_PATTERN, check_month
 from dsnlink.pipeline.rates import export_rates, rate_row
 from dsnlink.setup import App
 from dsnlink.store.records import User
 from dsnlink.web.deps import render, require, services_dependency
 from dsnlink.web.routes._ledger import (
-    MONTH_PATTERN,
     SIRET_PATTERN,
     PageNumber,
-    check_month,
     error_responses,
 )
 
