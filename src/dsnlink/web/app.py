@@ -6,7 +6,7 @@ import threading
 from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from fastapi import FastAPI
@@ -26,6 +26,21 @@ if TYPE_CHECKING:
     from dsnlink.setup import App
 
 HERE = Path(__file__).resolve().parent
+
+
+class TemplateEnvironment(jinja2.Environment):
+    """Jinja with a faster ``row.field`` on the plain dicts the listings give templates.
+
+    Jinja tries the attribute first and falls back to the item through a caught
+    ``AttributeError``: on a page of 50 rows of 20 fields, a thousand exceptions. A dict
+    key that is not also a ``dict`` attribute (``items``, ``get``...) is returned directly,
+    which is what Jinja would have returned after the exception.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute in obj and not hasattr(dict, attribute):
+            return obj[attribute]
+        return super().getattr(obj, attribute)
 
 
 class PipelineHolder:
@@ -69,7 +84,7 @@ def create_app(ctx: App, *, pipeline: Pipeline | None = None) -> FastAPI:
         confirm_window=timedelta(minutes=settings.web_confirm_minutes),
     )
     # Autoescape everywhere (not only *.html): nothing a user typed is ever markup.
-    env = jinja2.Environment(
+    env = TemplateEnvironment(
         loader=jinja2.FileSystemLoader(str(HERE / "templates")),
         autoescape=True,
     )

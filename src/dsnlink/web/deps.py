@@ -1,10 +1,11 @@
 """What every route needs: the installation's services, the logged-in user, rights, rendering.
 
 Routes are plain ``def`` functions (FastAPI runs them in its thread pool), because the
-services are synchronous; the dependencies here are too.
+services are synchronous; the dependencies that read the database are too, the others are
+``async`` (no thread-pool hop for reading an attribute).
 
-- :func:`services` — the opened installation (:class:`dsnlink.setup.App`): ``.accounts``,
-  ``.store``, ``.settings``, ``.installation``...
+- :func:`services` (as a dependency: :func:`services_dependency`) — the opened installation
+  (:class:`dsnlink.setup.App`): ``.accounts``, ``.store``, ``.settings``, ``.installation``...
 - :func:`current_user` — the user of the session cookie, read afresh from the store (a
   disabled or deleted account is logged out at once); otherwise :class:`NotAuthenticated`
   (a redirect to ``/connexion`` for pages, 401 for the API).
@@ -73,6 +74,13 @@ def services(request: Request) -> App:
     return app
 
 
+async def services_dependency(request: Request) -> App:
+    """:func:`services` as a route dependency. ``async``: FastAPI runs a plain ``def``
+    dependency in its thread pool, and that hop (twice through the event loop) costs far more
+    than reading an attribute; under load it queues behind every other request's work."""
+    return services(request)
+
+
 def sessions(request: Request) -> SessionStore:
     store: SessionStore = request.app.state.sessions
     return store
@@ -123,7 +131,7 @@ def current_user(request: Request) -> User:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
-Services = Annotated[App, Depends(services)]
+Services = Annotated[App, Depends(services_dependency)]
 
 
 def require(*rights: Operation | Module) -> Callable[[Request], User]:

@@ -19,7 +19,7 @@ from dsnlink.pipeline.deadlines import PARIS, previous_month
 from dsnlink.pipeline.months import MONTH_PATTERN, check_month
 from dsnlink.setup import App
 from dsnlink.store.records import User
-from dsnlink.web.deps import render, require, services
+from dsnlink.web.deps import render, require, services_dependency
 from dsnlink.web.routes._ledger import error_responses, read_clock
 
 pages = APIRouter(tags=["Échéances (pages)"], include_in_schema=False)
@@ -28,7 +28,7 @@ api = APIRouter(
 )
 
 Reader = Annotated[User, Depends(require(Operation.DEADLINES_READ))]
-AppDep = Annotated[App, Depends(services)]
+AppDep = Annotated[App, Depends(services_dependency)]
 
 
 class DeadlineOut(BaseModel):

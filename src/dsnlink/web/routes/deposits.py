@@ -25,7 +25,7 @@ from dsnlink.pipeline.states import LABELS, EnvoiState
 from dsnlink.pipeline.views import envoi_detail
 from dsnlink.setup import App
 from dsnlink.store.records import User
-from dsnlink.web.deps import render, require, services
+from dsnlink.web.deps import render, require, services_dependency
 from dsnlink.web.routes import _uploads as uploads
 from dsnlink.web.routes._ledger import (
     SIRET_PATTERN,
@@ -46,7 +46,7 @@ api = APIRouter(
 
 Declarant = Annotated[User, Depends(require(Operation.DEPOSITS_READ))]
 Depositor = Annotated[User, Depends(require(Operation.DEPOSITS_MAKE))]
-AppDep = Annotated[App, Depends(services)]
+AppDep = Annotated[App, Depends(services_dependency)]
 TestFirst = Literal["policy", "yes", "no"]
 _TEST_FIRST: dict[str, bool | None] = {"policy": None, "yes": True, "no": False}
 

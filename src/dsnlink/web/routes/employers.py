@@ -19,7 +19,7 @@ from dsnlink.errors import DsnlinkError, InvalidInput
 from dsnlink.pipeline import listings
 from dsnlink.setup import App
 from dsnlink.store.records import Environment, User
-from dsnlink.web.deps import render, require, services
+from dsnlink.web.deps import render, require, services_dependency
 from dsnlink.web.routes._ledger import SIRET_PATTERN, error_responses, status_of
 
 pages = APIRouter(tags=["Employeurs (pages)"], include_in_schema=False)
@@ -31,7 +31,7 @@ api = APIRouter(
 
 Viewer = Annotated[User, Depends(require(Operation.EMPLOYERS_LIST))]
 Admin = Annotated[User, Depends(require(Operation.EMPLOYERS_MANAGE))]
-AppDep = Annotated[App, Depends(services)]
+AppDep = Annotated[App, Depends(services_dependency)]
 
 STATE_LABELS = {
     "untested": "non testée",

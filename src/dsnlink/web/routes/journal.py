@@ -18,14 +18,14 @@ from dsnlink.pipeline import listings
 from dsnlink.pipeline.deadlines import PARIS
 from dsnlink.setup import App
 from dsnlink.store.records import User
-from dsnlink.web.deps import render, require, services
+from dsnlink.web.deps import render, require, services_dependency
 from dsnlink.web.routes._ledger import PageNumber, PerPage, error_responses
 
 pages = APIRouter(tags=["Journal (pages)"], include_in_schema=False)
 api = APIRouter(prefix="/journal", tags=["Journal"], responses=error_responses(400, 401, 403, 422))
 
 Auditor = Annotated[User, Depends(require(Operation.AUDIT_READ))]
-AppDep = Annotated[App, Depends(services)]
+AppDep = Annotated[App, Depends(services_dependency)]
 
 
 class EntryOut(BaseModel):

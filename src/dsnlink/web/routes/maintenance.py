@@ -27,7 +27,7 @@ from dsnlink.maintenance.background import MaintenanceTasks, TaskState
 from dsnlink.pipeline.states import LABELS as ENVOI_LABELS
 from dsnlink.setup import App
 from dsnlink.store.records import User
-from dsnlink.web.deps import render, require, services
+from dsnlink.web.deps import render, require, services_dependency
 from dsnlink.web.routes._ledger import error_responses, status_of
 
 pages = APIRouter(tags=["Maintenance (pages)"], include_in_schema=False)
@@ -37,7 +37,7 @@ api = APIRouter(
 
 Reader = Annotated[User, Depends(require(Operation.MAINTENANCE_READ))]
 Operator = Annotated[User, Depends(require(Operation.BACKUP_RUN))]
-AppDep = Annotated[App, Depends(services)]
+AppDep = Annotated[App, Depends(services_dependency)]
 _TASKS_LOCK = threading.Lock()
 
 STATUS_LABELS = {"ok": "bon", "warning": "à surveiller", "failure": "problème"}

@@ -20,8 +20,8 @@ from dsnlink.pipeline import listings
 from dsnlink.pipeline.months import MONTH_PATTERN, check_month
 from dsnlink.pipeline.rates import export_rates, rate_row
 from dsnlink.setup import App
-from dsnlink.store.records import Employer, User
-from dsnlink.web.deps import render, require, services
+from dsnlink.store.records import User
+from dsnlink.web.deps import render, require, services_dependency
 from dsnlink.web.routes._ledger import (
     SIRET_PATTERN,
     PageNumber,
@@ -34,7 +34,7 @@ api = APIRouter(
 )
 
 Reader = Annotated[User, Depends(require(Operation.PAS_RATES_READ))]
-AppDep = Annotated[App, Depends(services)]
+AppDep = Annotated[App, Depends(services_dependency)]
 Format = Literal["csv", "json"]
 
 
@@ -77,9 +77,9 @@ class RateTableOut(BaseModel):
     without_rate: list[WithoutRate]
 
 
-def _employers(app: App) -> list[Employer]:
-    with app.store.read() as r:
-        return list(r.employers.all())
+def _employers(app: App) -> list[dict[str, str]]:
+    # The page's employer choice needs the SIRET and name only, not whole records.
+    return listings.employer_choices(app.db)
 
 
 def _table(
@@ -188,7 +188,7 @@ def rates_page(
     page: PageNumber = 1,
 ) -> Response:
     employers = _employers(app)
-    chosen = siret or (employers[0].siret if employers else None)
+    chosen = siret or (employers[0]["siret"] if employers else None)
     table = _table(app, chosen, check_month(mois), bool(changements), page, 100) if chosen else None
     return render(
         request,

@@ -18,7 +18,7 @@ from dsnlink.errors import DsnlinkError
 from dsnlink.pipeline import listings
 from dsnlink.setup import App
 from dsnlink.store.records import User
-from dsnlink.web.deps import render, require, services
+from dsnlink.web.deps import render, require, services_dependency
 from dsnlink.web.routes._ledger import SIRET_PATTERN, PageNumber, PerPage, error_responses
 
 pages = APIRouter(tags=["Retours (pages)"], include_in_schema=False)
@@ -27,7 +27,7 @@ api = APIRouter(
 )
 
 Reader = Annotated[User, Depends(require(Operation.RETURNS_READ))]
-AppDep = Annotated[App, Depends(services)]
+AppDep = Annotated[App, Depends(services_dependency)]
 KINDS = ["AEE", "ARE", "CCO", "BAN", "CRM94", "other"]
 KIND_LABELS = {
     "AEE": "Accusé d'enregistrement (AEE)",
