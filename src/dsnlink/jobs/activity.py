@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import text
 
-from dsnlink.jobs.locks import RUNNER_LOCK
+from dsnlink.jobs.locks import runner_running
 from dsnlink.jobs.queue import queue_status
-from dsnlink.store.database import Database, lock_key
+from dsnlink.store.database import Database
 
 #: The procrastinate job statuses, in the order people read them.
 JOB_STATES = ("todo", "doing", "succeeded", "failed", "cancelled", "aborting", "aborted")
@@ -35,7 +35,7 @@ def queue_report(db: Database, *, stalled_seconds: float) -> dict[str, Any]:
     status["totals"] = totals
     status["stalled"] = stalled_jobs(db, stalled_seconds) if status["queue"] else []
     status["stalled_seconds"] = stalled_seconds
-    status["runner_elsewhere"] = pg_runner_held(db)
+    status["runner_elsewhere"] = runner_running(db)
     return status
 
 
@@ -69,23 +69,6 @@ def stalled_jobs(db: Database, stalled_seconds: float) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
-
-
-def pg_runner_held(db: Database) -> bool:
-    """Whether some connection holds the runner's advisory lock (read from ``pg_locks``)."""
-    if db.is_sqlite:
-        return False
-    key = lock_key(RUNNER_LOCK) & 0xFFFF_FFFF_FFFF_FFFF
-    with db.read() as conn:
-        held = conn.execute(
-            text(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-                "AND classid::bigint = :hi AND objid::bigint = :lo AND objsubid = 1"
-            ),
-            {"hi": key >> 32, "lo": key & 0xFFFF_FFFF},
-        ).scalar()
-    return bool(held)
 
 
 def file_lock_holder(path: Path, locks: Path = PROC_LOCKS) -> tuple[bool, int | None]:

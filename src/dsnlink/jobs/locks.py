@@ -57,14 +57,24 @@ def runner_lock(db: Database, path: Path) -> Iterator[None]:
 
 
 def runner_running(db: Database) -> bool:
-    """Whether a runner holds the lock of the PostgreSQL database ``db`` right now."""
-    with db.engine.connect() as conn:
-        key = lock_key(RUNNER_LOCK)
-        taken = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
-        if taken:
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-        conn.commit()
-        return not taken
+    """Whether some connection holds the runner's advisory lock of ``db`` right now.
+
+    Looked up in ``pg_locks``, never tried: trying it, even released at once, made a worker
+    starting at that instant believe a runner was working (and refuse to start) while another
+    worker was only looking too."""
+    if db.is_sqlite:
+        return False
+    key = lock_key(RUNNER_LOCK) & 0xFFFF_FFFF_FFFF_FFFF
+    with db.read() as conn:
+        held = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "AND classid::bigint = :hi AND objid::bigint = :lo AND objsubid = 1"
+            ),
+            {"hi": key >> 32, "lo": key & 0xFFFF_FFFF},
+        ).scalar()
+    return bool(held)
 
 
 @contextmanager
