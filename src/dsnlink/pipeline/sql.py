@@ -9,12 +9,13 @@ only one win.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, insert, select, update
+from sqlalchemy import Integer, Row, Select, and_, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dsnlink.errors import Conflict, NotFound, StateConflict
@@ -88,6 +89,8 @@ _ADD_TRANSITION_EVENT = (
     )
     .returning(envoi_events.c.id)
 )
+_ADD_FILE = insert(deposit_files)
+_ADD_ENVOI = insert(envois)
 _FILE_BY_SHA = select(deposit_files).where(deposit_files.c.sha256 == bindparam("sha"))
 _POLICY = select(employer_policies).where(employer_policies.c.siret == bindparam("siret"))
 _RETURN_KEY = (
@@ -114,11 +117,11 @@ class SqlLedger:
     def add_file(self, file: ReceivedFile, rows: Sequence[tuple[Envoi, bytes]]) -> None:
         try:
             with self.db.write(f"file:{file.sha256}") as conn:
-                conn.execute(insert(deposit_files).values(**_file_values(file)))
+                conn.execute(_ADD_FILE, _file_values(file))
                 if rows:
-                    conn.execute(insert(envois), [_envoi_values(e) | {"data": d} for e, d in rows])
+                    conn.execute(_ADD_ENVOI, [_envoi_values(e) | {"data": d} for e, d in rows])
                     conn.execute(
-                        insert(envoi_events),
+                        _ADD_EVENT,
                         [
                             {
                                 "envoi_id": e.id,
@@ -178,28 +181,23 @@ class SqlLedger:
         unscheduled: bool = False,
         limit: int | None = None,
     ) -> list[Envoi]:
-        query = select(*_ENVOI_COLUMNS)
-        c = envois.c
+        filters = {
+            "file_id": file_id,
+            "identity_id": identity_id,
+            "declared_siret": siret,
+            "month": month,
+            "idflux": idflux,
+        }
+        params: dict[str, Any] = {k: v for k, v in filters.items() if v is not None}
         if states is not None:
-            query = query.where(c.state.in_([s.value for s in states]))
-        for column, value in (
-            (c.file_id, file_id),
-            (c.identity_id, identity_id),
-            (c.declared_siret, siret),
-            (c.month, month),
-            (c.idflux, idflux),
-        ):
-            if value is not None:
-                query = query.where(column == value)
+            params["states"] = [s.value for s in states]
         if due_before is not None:
-            query = query.where(and_(c.next_poll_at.is_not(None), c.next_poll_at <= due_before))
-        if unscheduled:
-            query = query.where(c.next_poll_at.is_(None))
-        query = query.order_by(c.created_at, c.file_id, c.seq)
+            params["due_before"] = due_before
         if limit is not None:
-            query = query.limit(limit)
+            params["limit"] = limit
+        query = _envois_query(frozenset(params), unscheduled)
         with self.db.read() as conn:
-            return [_envoi(r) for r in conn.execute(query)]
+            return [_envoi(r) for r in conn.execute(query, params)]
 
     def transition(
         self,
@@ -385,6 +383,28 @@ class SqlLedger:
             )
             if done.rowcount == 0:
                 conn.execute(insert(employer_policies).values(siret=policy.siret, **values))
+
+
+@functools.cache
+def _envois_query(filters: frozenset[str], unscheduled: bool) -> Select[Any]:
+    """The listing of envois for one combination of filters, built once (the runner, intake
+    and reconciliation list envois on every round, file and deposit)."""
+    c = envois.c
+    query = select(*_ENVOI_COLUMNS)
+    if "states" in filters:
+        query = query.where(c.state.in_(bindparam("states", expanding=True)))
+    for name in ("file_id", "identity_id", "declared_siret", "month", "idflux"):
+        if name in filters:
+            query = query.where(c[name] == bindparam(name))
+    if "due_before" in filters:
+        due = bindparam("due_before", type_=c.next_poll_at.type)
+        query = query.where(and_(c.next_poll_at.is_not(None), c.next_poll_at <= due))
+    if unscheduled:
+        query = query.where(c.next_poll_at.is_(None))
+    query = query.order_by(c.created_at, c.file_id, c.seq)
+    if "limit" in filters:
+        query = query.limit(bindparam("limit", type_=Integer()))
+    return query
 
 
 def _is_integrity(exc: BaseException) -> bool:

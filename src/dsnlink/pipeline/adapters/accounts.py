@@ -71,7 +71,10 @@ class AccountIdentities:
                     siret=declared_siret,
                 )
             identity = self._identity_of(r, user, links[0].identity_id)
-            owner = r.users.get(identity.owner_user_id)
+            # Most often the acting user owns the identity: already read.
+            owner = (
+                user if identity.owner_user_id == user.id else r.users.get(identity.owner_user_id)
+            )
         return _ref(identity, owner, user.login)
 
     def _identity_of(self, r: Repositories, user: User, identity_id: int | None) -> Identity:
