@@ -30,6 +30,11 @@ _RIGHTS_OF = select(t.rights.c.user_id, t.rights.c.module).where(
     t.rights.c.user_id.in_(bindparam("ids", expanding=True))
 )
 _IDENTITY_BY_ID = select(t.identities).where(t.identities.c.id == bindparam("iid"))
+_IDENTITIES_OF_OWNER = (
+    select(t.identities)
+    .where(t.identities.c.owner_user_id == bindparam("owner"))
+    .order_by(t.identities.c.id)
+)
 
 
 def login_key(login: str) -> str:
@@ -274,10 +279,11 @@ class SqlIdentityRepo:
         return None if row is None else _identity(row)
 
     def all(self, owner_user_id: int | None = None) -> list[Identity]:
-        query = select(t.identities).order_by(t.identities.c.id)
-        if owner_user_id is not None:
-            query = query.where(t.identities.c.owner_user_id == owner_user_id)
-        return [_identity(r) for r in self._c.execute(query).mappings()]
+        if owner_user_id is not None:  # every file received: the acting user's identities
+            rows = self._c.execute(_IDENTITIES_OF_OWNER, {"owner": owner_user_id})
+        else:
+            rows = self._c.execute(select(t.identities).order_by(t.identities.c.id))
+        return [_identity(r) for r in rows.mappings()]
 
     def update_fields(
         self, identity_id: int, *, siret: str, nom: str, prenom: str, now: datetime
