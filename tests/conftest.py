@@ -11,8 +11,12 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.support.mailservers import Mailbox, Webhook
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
@@ -111,6 +115,24 @@ def fresh_pg_url(pg_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def smtp() -> Iterator[Mailbox]:
+    """A real SMTP server on 127.0.0.1; its mailbox keeps every mail it accepted."""
+    from tests.support.mailservers import smtp_server
+
+    with smtp_server() as box:
+        yield box
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    """An HTTP server on 127.0.0.1 keeping the JSON body of every POST to its ``url``."""
+    from tests.support.mailservers import webhook_server
+
+    with webhook_server() as hook:
+        yield hook
 
 
 @pytest.fixture(scope="session")
