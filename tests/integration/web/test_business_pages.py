@@ -180,6 +180,30 @@ async def test_deposit_api_test_first_then_duplicate_refused(world: WebWorld) ->
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
 
+async def test_run_now_leaves_the_work_to_a_runner_already_working(world: WebWorld) -> None:
+    """ "Run now" from the web never waits: with the single-runner lock held (a ``dsnlink run``),
+    it says so and leaves the deposit queued for that runner."""
+    from dsnlink.jobs.locks import runner_lock
+    from dsnlink.pipeline.states import EnvoiState
+
+    asgi = asgi_app(world.app)
+    settings = world.app.settings
+    async with client_as(asgi, "dupont") as client:
+        with runner_lock(world.app.db, settings.data_dir / "runner.lock"):
+            made = await client.post("/api/v1/deposits", files={"file": ("a.dsn", world.dsn(0))})
+            assert made.status_code == 201 and made.json()["run"]["ran"] is False
+            (envoi,) = made.json()["envois"]
+            assert envoi["state"] == EnvoiState.QUEUED.value
+            run = await client.post("/api/v1/deposits/run")
+            assert run.json() == {"ran": False, "steps": 0, "listed": 0}
+            page = await client.post("/depots/releve")
+            assert page.headers["location"] == "/depots?releve=-1"
+        run = await client.post("/api/v1/deposits/run")
+        assert run.json()["ran"] and run.json()["steps"] > 0
+        detail = (await client.get(f"/api/v1/deposits/{envoi['id']}")).json()
+        assert detail["envoi"]["state"] != EnvoiState.QUEUED.value
+
+
 async def test_returns_rates_export_and_deadlines_api(world: WebWorld) -> None:
     asgi = asgi_app(world.app)
     async with client_as(asgi, "dupont") as client:
