@@ -335,7 +335,7 @@ class SqlLedger:
             pas_rates.c.employer_siret, pas_rates.c.published_at, pas_rates.c.nir
         )
         with self.db.read() as conn:
-            return [_rate(r) for r in conn.execute(query)]
+            return [pas_rate_from_row(r) for r in conn.execute(query)]
 
     # cursors, alerts, policies
 
@@ -549,7 +549,9 @@ def _rate_values(r: PasRate) -> dict[str, Any]:
     }
 
 
-def _rate(row: Row[Any]) -> PasRate:
+def pas_rate_from_row(row: Row[Any]) -> PasRate:
+    """A row of ``pas_rates`` as a :class:`PasRate` (rates to the cent, as published)."""
+
     def dec(value: Any) -> Decimal | None:
         return None if value is None else Decimal(value).quantize(Decimal("0.01"))
 

@@ -12,7 +12,13 @@ from dsnlink.pipeline.alerts import (
     WebhookAlertSink,
     raise_alert,
 )
-from dsnlink.pipeline.deadlines import alert_deadlines, deadlines, due_date
+from dsnlink.pipeline.deadlines import (
+    alert_deadlines,
+    deadline_limit,
+    deadlines,
+    due_date,
+    due_date_for,
+)
 from dsnlink.pipeline.intake import receive
 from dsnlink.pipeline.model import Alert, EmployerPolicy
 from tests.support.mailservers import Mailbox, Webhook
@@ -61,6 +67,11 @@ def test_secrets_are_redacted_from_alerts(webhook: Webhook) -> None:
 def test_due_dates() -> None:
     assert due_date("01/2026", 5) == date(2026, 2, 5)
     assert due_date("12/2025", 15) == date(2026, 1, 15)
+    # The employer's policy, then its record, then the installation's default.
+    assert due_date_for("01/2026", None, 15, 5) == date(2026, 2, 15)
+    assert due_date_for("01/2026", 5, 15, 15) == date(2026, 2, 5)
+    assert due_date_for("01/2026", None, None, 15) == date(2026, 2, 15)
+    assert deadline_limit(date(2026, 2, 5)) == datetime(2026, 2, 5, 11, 0, tzinfo=UTC)
 
 
 def test_deadlines_states_and_alerts() -> None:
