@@ -589,16 +589,3 @@ def deadline_board(
             }
         )
     return board
-
-
-def test_first_policies(db: Database) -> dict[str, bool]:
-    """SIRET -> "deposit a test first" for every employer that has a policy row."""
-    from dsnlink.pipeline.tables import employer_policies
-
-    with db.read() as conn:
-        return {
-            siret: bool(flag)
-            for siret, flag in conn.execute(
-                select(employer_policies.c.siret, employer_policies.c.test_first)
-            )
-        }

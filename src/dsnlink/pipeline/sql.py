@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dsnlink.errors import Conflict, NotFound, StateConflict
@@ -376,15 +377,19 @@ class SqlLedger:
         return EmployerPolicy(row.siret, row.deadline_day, row.test_first)
 
     def set_policy(self, policy: EmployerPolicy) -> None:
-        values = {"deadline_day": policy.deadline_day, "test_first": policy.test_first}
         with self.db.write(f"policy:{policy.siret}") as conn:
-            done = conn.execute(
-                update(employer_policies)
-                .where(employer_policies.c.siret == policy.siret)
-                .values(**values)
-            )
-            if done.rowcount == 0:
-                conn.execute(insert(employer_policies).values(siret=policy.siret, **values))
+            write_policy(conn, policy)
+
+
+def write_policy(conn: Connection, policy: EmployerPolicy) -> None:
+    """Insert or replace the policy of one employer, in the caller's transaction (so that a
+    change made by a person is written with its audit entry, or not at all)."""
+    values = {"deadline_day": policy.deadline_day, "test_first": policy.test_first}
+    done = conn.execute(
+        update(employer_policies).where(employer_policies.c.siret == policy.siret).values(**values)
+    )
+    if done.rowcount == 0:
+        conn.execute(insert(employer_policies).values(siret=policy.siret, **values))
 
 
 def _is_integrity(exc: BaseException) -> bool:
