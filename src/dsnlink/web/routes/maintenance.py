@@ -580,12 +580,14 @@ def _backups_page(
     done: str | None = None,
     error: DsnlinkError | None = None,
     status: int = 200,
+    submitted: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     return _render(
         request,
         "maintenance/sauvegardes.html",
         user,
         tab="sauvegardes",
+        submitted=submitted,
         view=backups_view(request, app),
         frequencies=FREQUENCY_LABELS,
         weekdays=WEEKDAYS,
@@ -660,7 +662,10 @@ def schedule_page(
         )
         set_schedule(app, user, wanted)
     except DsnlinkError as exc:
-        return _backups_page(request, app, user, error=exc, status=status_of(exc))
+        # The form shows again what was typed, with the message: nothing to type twice.
+        typed: dict[str, Any] = {"frequency": frequency, "at": at, "weekday": weekday}
+        typed |= {"day": day, "target": target, "keep": keep, "enabled": bool(enabled)}
+        return _backups_page(request, app, user, error=exc, status=status_of(exc), submitted=typed)
     return RedirectResponse("/maintenance/sauvegardes?programmation=1", status_code=303)
 
 
