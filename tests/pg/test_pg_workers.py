@@ -104,6 +104,7 @@ def _copy(template: Template, database_url: str, tmp_path: Path, sim: RunningSim
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE "{target.database}"')
         conn.execute(f'CREATE DATABASE "{target.database}" TEMPLATE "{source}"')
+        conn.execute(f'ALTER DATABASE "{target.database}" SET synchronous_commit = off')
     data_dir = tmp_path / "data"
     shutil.copytree(template.data_dir, data_dir)
     control = SimulatorControl(sim.base_url)
