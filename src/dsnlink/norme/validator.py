@@ -25,12 +25,12 @@ from itertools import compress, count, repeat
 from operator import call, is_, itemgetter, methodcaller, not_, or_, sub
 from typing import Any, cast
 
-from dsnlink.norme import oddities
+from dsnlink.norme import oddities, speedups
 from dsnlink.norme.checks import FIELD_HOOKS, REPLAYABLE_HOOKS, Hook, Hooks, is_calendar_date
 from dsnlink.norme.findings import Report, make_finding
 from dsnlink.norme.norm import NEVER, BlockSpec, Model, RubriqueSpec, diagnose, get_model
 from dsnlink.norme.runs import Unsuitable, compile_run
-from dsnlink.norme.source import Source, SourceInfo, iter_batches, open_source
+from dsnlink.norme.source import Source, SourceInfo, iter_batches, iter_segments, open_source
 from dsnlink.norme.structure import EMPLOYEE, Structure
 from dsnlink.norme.summary import Summary
 from dsnlink.norme.tables import available_versions
@@ -254,6 +254,64 @@ class Validator:
             if rest is not None:
                 self._feed_lines(part, rest)
             offset = stop
+
+    def feed_segment(self, segment: bytes) -> None:
+        """``feed`` for lines still joined by LF (see ``source.iter_segments``), walked by the
+        compiled scanner (:mod:`dsnlink.norme.speedups`). It stops at each line it cannot
+        take as plain (a finding, a hook other than the summary copies, a block transition
+        not yet remembered…): that line goes through ``_feed_lines`` here, then the scanner
+        goes on after it. Findings and summary are those of the pure-Python path."""
+        mod = speedups.module()
+        assert mod is not None
+        scan = mod.scan
+        structure = self.structure
+        groups: list[list[Any]] = []
+        pos = 0
+        while True:
+            key = (self.model.version, self.model.nature, self.employees)
+            fast = speedups.table_for(key, self.table, self.model)
+            if fast is None or self.mask >= 1 << 64:
+                self.feed(segment[pos:].split(b"\n"))  # tables the scanner cannot hold
+                return
+            table, index, names = fast
+            blk = self.blk
+            state = [
+                -1 if blk is None else index.get(blk, -2),
+                self.last, self.mask, self.start, self.lineno, structure.sid,
+            ]  # fmt: skip
+            try:
+                pos = scan(table, segment, pos, state, structure.starts, structure.memo, groups)
+            finally:
+                if state[0] != -2:
+                    self.blk = None if state[0] < 0 else names[state[0]]
+                self.last, self.mask, self.start, self.lineno, structure.sid = state[1:]
+                if groups:
+                    self._copy_fields(groups)
+                    groups.clear()
+            if pos < 0:
+                return
+            end = segment.find(b"\n", pos)
+            line = segment[pos:] if end < 0 else segment[pos:end]
+            if len(line) > oddities.MAX_LINE:
+                oddities.long_lines(self, self.lineno, [line])
+            self._feed_lines([line], 0)
+            if end < 0:
+                return
+            pos = end + 1
+
+    def _copy_fields(self, groups: list[list[Any]]) -> None:
+        """What the scanner's lines do to the summary, one group per employee, in order: the
+        start of the employee, its NIR (with the duplicate check) and the copied fields."""
+        hooks = self.hooks
+        start_employee = hooks.start_employee
+        nir = Hooks._nir
+        for start, nir_line, raw, fields in groups:
+            if start:
+                start_employee(start)
+            if raw is not None:
+                nir(hooks, nir_line, raw)
+            if fields is not None:
+                hooks.emp.__dict__.update(fields)
 
     def _feed_batch(self, lines: list[bytes]) -> int | None:
         """Check ``lines``; after a line that switched the tables, stop and return the index of
@@ -769,11 +827,40 @@ def run(
     employees: bool = True,
     max_findings: int = 5000,
     on_progress: Callable[[int], None] | None = None,
+    compiled: bool | None = None,
+) -> Report:
+    """Check ``source``. ``compiled`` chooses the path: the compiled scanner (the default when
+    it is built, see :mod:`dsnlink.norme.speedups`) or the pure-Python one (False)."""
+    fast = speedups.available() if compiled is None else compiled
+    with open_source(source) as (stream, name):
+        origin = stream.tell() if fast and stream.seekable() else None
+        report = _check(stream, name, employees, max_findings, on_progress, fast=origin is not None)
+        if origin is not None and report.dropped and max_findings > 0:
+            # Past max_findings, which findings are kept depends on the order they are found
+            # in, and the pure-Python path checks a batch's values before its structure: such a
+            # file is checked again that way, so that the same findings are kept.
+            stream.seek(origin)
+            report = _check(stream, name, employees, max_findings, on_progress, fast=False)
+    return report
+
+
+def _check(
+    stream: Any,
+    name: str,
+    employees: bool,
+    max_findings: int,
+    on_progress: Callable[[int], None] | None,
+    *,
+    fast: bool,
 ) -> Report:
     validator = Validator(employees=employees, max_findings=max_findings)
-    info = SourceInfo()
-    with open_source(source) as (stream, name):
-        info.name = name
+    info = SourceInfo(name=name)
+    if fast:
+        for segment in iter_segments(stream, info):
+            validator.feed_segment(segment)
+            if on_progress is not None:
+                on_progress(info.bytes)
+    else:
         for lines in iter_batches(stream, info):
             validator.feed(lines)
             if on_progress is not None:
