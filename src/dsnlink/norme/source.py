@@ -111,7 +111,7 @@ def iter_segments(
             if not decided and not data.isascii():
                 info.encoding = "utf-8" if _looks_utf8(data[: cut + 1]) else "latin-1"
                 decided = True
-            yield _segment(data[: cut + 1], info, terminated=True)
+            yield _segment(data[:cut], info, terminated=True)
     except OSError as exc:
         raise DsnReadError(f"Lecture interrompue : {exc}", remedy="Vérifiez le fichier.") from exc
     if carry:
@@ -132,17 +132,22 @@ def _looks_utf8(data: bytes) -> bool:
 
 
 def _segment(seg: bytes, info: SourceInfo, *, terminated: bool) -> bytes:
+    """``seg`` (its final line feed left out when ``terminated``) with CR-LF turned into LF
+    and UTF-8 into Latin-1; each line feed is counted once (a chunk is scanned few times)."""
+    end = int(terminated)  # the line feed left out of ``seg``
     lf = seg.count(b"\n")
-    crlf = seg.count(b"\r\n") if b"\r" in seg else 0
-    info.lf += lf
-    info.crlf += crlf
-    if crlf:
-        seg = seg.replace(b"\r\n", b"\n")
-    if terminated:
-        seg = seg[:-1]
+    info.lf += lf + end
+    if b"\r" in seg:
+        last = int(terminated and seg.endswith(b"\r"))  # the CR of the line feed left out
+        crlf = seg.count(b"\r\n")
+        info.crlf += crlf + last
+        if crlf:
+            seg = seg.replace(b"\r\n", b"\n")
+        if last:
+            seg = seg[:-1]
     if info.encoding == "utf-8" and not seg.isascii():
         seg = _transcode(seg, info)
-    info.lines += seg.count(b"\n") + 1
+    info.lines += lf + 1
     return seg
 
 
