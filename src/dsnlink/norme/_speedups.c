@@ -326,75 +326,175 @@ static PyObject *table_check(TableObject *t, PyObject *arg) {
     Py_RETURN_TRUE;
 }
 
+/* --- KeySet: the NIRs of a declaration -------------------------------------------------- */
+
+/* The same set as dsnlink.norme.intset.IntSet (open addressing, Fibonacci hashing, 0 is the
+ * empty slot), in C so that the loop checks a NIR for duplicates without calling Python; the
+ * Python hook uses it through add() when it handles a NIR line itself. */
+typedef struct {
+    PyObject_HEAD
+    uint64_t *slots;
+    int bits;
+    Py_ssize_t count;
+} KeySetObject;
+
+static PyTypeObject KeySetType;
+
+static PyObject *keyset_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
+    if ((kwds && PyDict_GET_SIZE(kwds)) || PyTuple_GET_SIZE(args)) {
+        PyErr_SetString(PyExc_TypeError, "KeySet() takes no arguments");
+        return NULL;
+    }
+    KeySetObject *s = (KeySetObject *)type->tp_alloc(type, 0);
+    if (!s)
+        return NULL;
+    s->bits = 10;
+    s->slots = PyMem_Calloc((size_t)1 << s->bits, sizeof(uint64_t));
+    if (!s->slots) {
+        Py_DECREF(s);
+        return PyErr_NoMemory();
+    }
+    return (PyObject *)s;
+}
+
+static void keyset_dealloc(KeySetObject *s) {
+    PyMem_Free(s->slots);
+    Py_TYPE(s)->tp_free((PyObject *)s);
+}
+
+static size_t keyset_find(const KeySetObject *s, uint64_t key) {
+    size_t mask = ((size_t)1 << s->bits) - 1;
+    size_t i = (size_t)((key * 0x9E3779B97F4A7C15ULL) >> (64 - s->bits));
+    while (s->slots[i] != 0 && s->slots[i] != key)
+        i = (i + 1) & mask;
+    return i;
+}
+
+static int keyset_has(const KeySetObject *s, uint64_t key) {
+    return s->slots[keyset_find(s, key)] == key;
+}
+
+/* 1 when added, 0 when already there, -1 on error */
+static int keyset_insert(KeySetObject *s, uint64_t key) {
+    size_t i = keyset_find(s, key);
+    if (s->slots[i] == key)
+        return 0;
+    s->slots[i] = key;
+    s->count++;
+    if ((size_t)s->count * 2 > ((size_t)1 << s->bits)) {
+        uint64_t *old = s->slots;
+        size_t size = (size_t)1 << s->bits;
+        uint64_t *slots = PyMem_Calloc(size * 2, sizeof(uint64_t));
+        if (!slots) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        s->slots = slots;
+        s->bits++;
+        for (size_t j = 0; j < size; j++)
+            if (old[j])
+                s->slots[keyset_find(s, old[j])] = old[j];
+        PyMem_Free(old);
+    }
+    return 1;
+}
+
+static PyObject *keyset_add(KeySetObject *s, PyObject *arg) {
+    unsigned long long key = PyLong_AsUnsignedLongLong(arg);
+    if (key == (unsigned long long)-1 && PyErr_Occurred())
+        return NULL;
+    if (key == 0) {
+        PyErr_SetString(PyExc_ValueError, "0 is not a key");
+        return NULL;
+    }
+    int added = keyset_insert(s, key);
+    if (added < 0)
+        return NULL;
+    return PyBool_FromLong(added);
+}
+
+static Py_ssize_t keyset_len(KeySetObject *s) { return s->count; }
+
+static PyMethodDef keyset_methods[] = {
+    {"add", (PyCFunction)keyset_add, METH_O, "add(key) -> False if it was already there"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods keyset_as_sequence = {.sq_length = (lenfunc)keyset_len};
+
+static PyTypeObject KeySetType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "dsnlink.norme._speedups.KeySet",
+    .tp_basicsize = sizeof(KeySetObject),
+    .tp_dealloc = (destructor)keyset_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A set of 64-bit keys (1 <= key < 2**64), as dsnlink.norme.intset.IntSet.",
+    .tp_methods = keyset_methods,
+    .tp_as_sequence = &keyset_as_sequence,
+    .tp_new = keyset_new,
+};
+
+/* dsnlink.norme.intset.nir_key: 0 when the value is not NIR-shaped */
+static uint64_t nir_key(const uint8_t *v, Py_ssize_t n) {
+    if (n != 13)
+        return 0;
+    uint64_t flag = 0, number = 0;
+    if (v[5] == '2' && (v[6] == 'A' || v[6] == 'B'))
+        flag = v[6] == 'A' ? 1 : 2;
+    for (int i = 0; i < 13; i++) {
+        uint8_t c = v[i];
+        if (flag && i == 6)
+            c = '0';
+        if (c < '0' || c > '9')
+            return 0;
+        number = number * 10 + (uint64_t)(c - '0');
+    }
+    return number + 1 + (flag << 50);
+}
+
 /* --- the loop ---------------------------------------------------------------------------- */
 
-/* The group of summary copies being filled: [start line, NIR line, NIR line bytes, fields] */
+/* What the summary hooks do, done here: Hooks.start_employee, Hooks._nir (when the NIR is new
+ * to the declaration) and the copies of employee fields (checks.FIELD_HOOKS). */
 typedef struct {
-    PyObject *groups; /* borrowed */
-    PyObject *cur;    /* borrowed from groups */
-    int has_nir;
-} Groups;
+    PyObject *emp;       /* the current EmployeeSummary (owned) */
+    PyObject *employees; /* DeclarationSummary.employees, or None when not kept (borrowed) */
+    PyObject *nirs;      /* Hooks.nirs: a KeySet, else NIR lines go back to Python (borrowed) */
+    PyTypeObject *factory; /* EmployeeSummary (borrowed) */
+    PyObject *fields;    /* its fields and defaults, in order: a new employee's __dict__ */
+    long long started;
+} Summary;
 
-static int group_open(Groups *g, long long start) {
-    PyObject *group = PyList_New(4);
-    if (!group)
-        return -1;
-    PyObject *first = PyLong_FromLongLong(start);
-    if (!first) {
-        Py_DECREF(group);
-        return -1;
-    }
-    PyList_SET_ITEM(group, 0, first);
-    PyObject *zero = PyLong_FromLong(0);
-    if (!zero) {
-        Py_DECREF(group);
-        return -1;
-    }
-    PyList_SET_ITEM(group, 1, zero);
-    Py_INCREF(Py_None);
-    PyList_SET_ITEM(group, 2, Py_None);
-    Py_INCREF(Py_None);
-    PyList_SET_ITEM(group, 3, Py_None);
-    int rc = PyList_Append(g->groups, group);
-    Py_DECREF(group);
-    if (rc < 0)
-        return -1;
-    g->cur = group;
-    g->has_nir = 0;
-    return 0;
-}
+static PyObject *line_str; /* interned "line" */
+static PyObject *nir_str;  /* interned "nir" */
+static PyObject *no_args;  /* () */
 
-static int group_nir(Groups *g, long long lineno, const char *line, Py_ssize_t len) {
-    if ((!g->cur || g->has_nir) && group_open(g, 0) < 0)
+static int start_employee(Summary *out, long long lineno) {
+    PyObject *emp = out->factory->tp_new(out->factory, no_args, NULL);
+    if (!emp)
         return -1;
+    PyObject *attrs = PyDict_Copy(out->fields);
     PyObject *number = PyLong_FromLongLong(lineno);
-    if (!number)
-        return -1;
-    PyObject *raw = PyBytes_FromStringAndSize(line, len);
-    if (!raw) {
-        Py_DECREF(number);
+    if (!attrs || !number || PyDict_SetItem(attrs, line_str, number) < 0 ||
+        PyObject_GenericSetDict(emp, attrs, NULL) < 0 ||
+        (out->employees != Py_None && PyList_Append(out->employees, emp) < 0)) {
+        Py_XDECREF(attrs);
+        Py_XDECREF(number);
+        Py_DECREF(emp);
         return -1;
     }
-    PyList_SetItem(g->cur, 1, number); /* steals; cannot fail on a 4-item list */
-    PyList_SetItem(g->cur, 2, raw);
-    g->has_nir = 1;
+    Py_DECREF(attrs);
+    Py_DECREF(number);
+    Py_SETREF(out->emp, emp);
+    out->started++;
     return 0;
 }
 
-static int group_field(Groups *g, PyObject *field, const char *value, Py_ssize_t len) {
-    if (!g->cur && group_open(g, 0) < 0)
-        return -1;
-    PyObject *fields = PyList_GET_ITEM(g->cur, 3);
-    if (fields == Py_None) {
-        fields = PyDict_New();
-        if (!fields)
-            return -1;
-        PyList_SetItem(g->cur, 3, fields);
-    }
+static int set_text(PyObject *emp, PyObject *name, const char *value, Py_ssize_t len) {
     PyObject *text = PyUnicode_DecodeLatin1(value, len, NULL);
     if (!text)
         return -1;
-    int rc = PyDict_SetItem(fields, field, text);
+    int rc = PyObject_SetAttr(emp, name, text);
     Py_DECREF(text);
     return rc;
 }
@@ -428,23 +528,35 @@ static int memo_get(PyObject *memo, long long sid, PyObject *name, long long *ne
     return 1;
 }
 
-/* scan(table, segment, pos, state, starts, memo, groups) -> offset of the line handed back
+/* scan(table, segment, pos, state, starts, memo, summary) -> offset of the line handed back
  * to Python, or -1 once the segment's last line is done.
  *
  * segment: lines joined by LF (the last one has no terminator); state: the list
  * [block index (-1 none, -2 a block this table does not know), last number, mandatory mask,
  * first line of the block instance, line number, structure state id], read and written back;
- * starts: Structure.starts; memo: Structure.memo; groups: the summary copies are appended. */
+ * starts: Structure.starts; memo: Structure.memo; summary: the list [current employee,
+ * the declaration's employee list or None, its NIR KeySet, EmployeeSummary, the fields of a
+ * new employee (dict), employees started], whose first and last items are written back. */
 static PyObject *scan(PyObject *module, PyObject *args) {
     TableObject *t;
-    PyObject *segment, *state, *starts, *memo, *groups;
+    PyObject *segment, *state, *starts, *memo, *sink;
     Py_ssize_t pos;
     if (!PyArg_ParseTuple(args, "O!O!nO!O!O!O!", &TableType, &t, &PyBytes_Type, &segment, &pos,
                           &PyList_Type, &state, &PyList_Type, &starts, &PyDict_Type, &memo,
-                          &PyList_Type, &groups))
+                          &PyList_Type, &sink))
         return NULL;
-    if (PyList_GET_SIZE(state) != 6) {
-        PyErr_SetString(PyExc_ValueError, "state must have 6 items");
+    if (PyList_GET_SIZE(state) != 6 || PyList_GET_SIZE(sink) != 6) {
+        PyErr_SetString(PyExc_ValueError, "state and summary must have 6 items");
+        return NULL;
+    }
+    Summary out = {
+        PyList_GET_ITEM(sink, 0), PyList_GET_ITEM(sink, 1), PyList_GET_ITEM(sink, 2),
+        (PyTypeObject *)PyList_GET_ITEM(sink, 3), PyList_GET_ITEM(sink, 4), 0,
+    };
+    if ((out.employees != Py_None && !PyList_Check(out.employees)) ||
+        !PyType_Check((PyObject *)out.factory) || !PyDict_Check(out.fields) ||
+        out.factory->tp_dictoffset == 0) {
+        PyErr_SetString(PyExc_TypeError, "summary: [object, list|None, set, type, dict, int]");
         return NULL;
     }
     long long values[6];
@@ -458,6 +570,9 @@ static PyObject *scan(PyObject *module, PyObject *args) {
         if (PyErr_Occurred())
             return NULL;
     }
+    out.started = PyLong_AsLongLong(PyList_GET_ITEM(sink, 5));
+    if (out.started == -1 && PyErr_Occurred())
+        return NULL;
     long long blk = values[0], last = values[1], start = values[3], lineno = values[4];
     long long sid = values[5];
     uint64_t mask = (uint64_t)values[2];
@@ -471,8 +586,15 @@ static PyObject *scan(PyObject *module, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "position out of range");
         return NULL;
     }
-    Groups g = {groups, NULL, 0};
-    Py_ssize_t result = -1;
+    KeySetObject *nirs = Py_IS_TYPE(out.nirs, &KeySetType) ? (KeySetObject *)out.nirs : NULL;
+    /* ours for the whole loop, whatever the calls below do to the lists they come from */
+    Py_INCREF(out.emp);
+    Py_INCREF(out.employees);
+    Py_INCREF(out.nirs);
+    Py_INCREF(out.factory);
+    Py_INCREF(out.fields);
+    Py_INCREF(segment);
+    Py_ssize_t result;
     int failed = 0;
 
     for (;;) {
@@ -483,28 +605,40 @@ static PyObject *scan(PyObject *module, PyObject *args) {
         if (len > t->max_line || len < KEY_LEN + 1 || u[len - 1] != '\'')
             break;
         const Entry *e = lookup(t, u);
-        if (!e || e->hook == HOOK_PYTHON || !value_ok(t, e, u + KEY_LEN, len - KEY_LEN - 1))
+        const uint8_t *value = u + KEY_LEN;
+        Py_ssize_t vlen = len - KEY_LEN - 1;
+        if (!e || e->hook == HOOK_PYTHON || !value_ok(t, e, value, vlen))
             break;
+        uint64_t key = 0;
+        if (e->hook == HOOK_NIR) {
+            key = nir_key(value, vlen);
+            if (!nirs || (key && keyset_has(nirs, key)))
+                break; /* a duplicate: Python's hook reports it */
+        }
         long long ln = lineno + 1;
-        if (e->block != blk || e->num <= last) {
+        const Block *b = &t->blocks[e->block];
+        int change = e->block != blk || e->num <= last;
+        long long next = sid;
+        Py_ssize_t pops = 0;
+        if (change) {
             /* a new block instance: what Validator.on_block does when it finds nothing */
-            const Block *b = &t->blocks[e->block];
             if (blk == -2 || (e->block == blk && e->num > b->first))
                 break;
             if (blk >= 0 && (t->blocks[blk].mandatory & ~mask))
                 break;
             if (!b->walk)
                 break;
-            long long next;
-            Py_ssize_t pops;
             int hit = memo_get(memo, sid, b->name, &next, &pops);
             if (hit < 0) {
                 failed = 1;
                 break;
             }
-            Py_ssize_t depth = PyList_GET_SIZE(starts);
-            if (!hit || pops > depth)
+            if (!hit || pops > PyList_GET_SIZE(starts))
                 break;
+        }
+        /* the line is plain: apply it */
+        if (change) {
+            Py_ssize_t depth = PyList_GET_SIZE(starts);
             if (pops && PyList_SetSlice(starts, depth - pops, depth, NULL) < 0) {
                 failed = 1;
                 break;
@@ -517,45 +651,60 @@ static PyObject *scan(PyObject *module, PyObject *args) {
             }
             Py_DECREF(number);
             sid = next;
-            if (b->employee && group_open(&g, ln) < 0) {
-                failed = 1;
-                break;
-            }
             blk = e->block;
             mask = 0;
             start = ln;
+            if (b->employee && start_employee(&out, ln) < 0) {
+                failed = 1;
+                lineno = ln, last = e->num;
+                break;
+            }
         }
         lineno = ln;
         last = e->num;
         if (e->mbit >= 0)
             mask |= (uint64_t)1 << e->mbit;
         if (e->hook == HOOK_NIR) {
-            if (group_nir(&g, ln, p, len) < 0) {
+            if ((key && keyset_insert(nirs, key) < 0) ||
+                set_text(out.emp, nir_str, (const char *)value, vlen) < 0) {
                 failed = 1;
                 break;
             }
         } else if (e->hook == HOOK_FIELD) {
-            if (group_field(&g, e->field, p + KEY_LEN, len - KEY_LEN - 1) < 0) {
+            if (set_text(out.emp, e->field, (const char *)value, vlen) < 0) {
                 failed = 1;
                 break;
             }
         }
         if (!nl) {
-            pos = end;
-            result = -1;
-            goto done;
+            pos = -1;
+            break;
         }
         pos = nl + 1 - buf;
     }
     result = pos;
-done:;
-    /* the state is written back even on failure: Python sees what was done */
-    long long out[6] = {blk, last, 0, start, lineno, sid};
+    Py_DECREF(segment);
+    Py_DECREF(out.fields);
+    Py_DECREF(out.factory);
+    Py_DECREF(out.nirs);
+    Py_DECREF(out.employees);
+    /* written back even on failure: Python sees what was done */
+    long long back[6] = {blk, last, 0, start, lineno, sid};
     for (int i = 0; i < 6; i++) {
-        PyObject *item = i == 2 ? PyLong_FromUnsignedLongLong(mask) : PyLong_FromLongLong(out[i]);
-        if (!item || PyList_SetItem(state, i, item) < 0)
+        PyObject *item = i == 2 ? PyLong_FromUnsignedLongLong(mask) : PyLong_FromLongLong(back[i]);
+        if (!item) {
+            Py_DECREF(out.emp);
             return NULL;
+        }
+        PyList_SetItem(state, i, item); /* steals; the list has 6 items */
     }
+    PyObject *started = PyLong_FromLongLong(out.started);
+    if (!started) {
+        Py_DECREF(out.emp);
+        return NULL;
+    }
+    PyList_SetItem(sink, 5, started);
+    PyList_SetItem(sink, 0, out.emp); /* steals our reference */
     if (failed)
         return NULL;
     return PyLong_FromSsize_t(result);
@@ -579,7 +728,7 @@ static PyTypeObject TableType = {
 };
 
 static PyMethodDef module_methods[] = {
-    {"scan", scan, METH_VARARGS, "scan(table, segment, pos, state, starts, memo, groups)"},
+    {"scan", scan, METH_VARARGS, "scan(table, segment, pos, state, starts, memo, summary)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -588,7 +737,12 @@ static struct PyModuleDef module_def = {
 };
 
 PyMODINIT_FUNC PyInit__speedups(void) {
-    if (PyType_Ready(&TableType) < 0)
+    if (PyType_Ready(&TableType) < 0 || PyType_Ready(&KeySetType) < 0)
+        return NULL;
+    line_str = PyUnicode_InternFromString("line");
+    nir_str = PyUnicode_InternFromString("nir");
+    no_args = PyTuple_New(0);
+    if (!line_str || !nir_str || !no_args)
         return NULL;
     PyObject *module = PyModule_Create(&module_def);
     if (!module)
@@ -596,6 +750,12 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     Py_INCREF(&TableType);
     if (PyModule_AddObject(module, "Table", (PyObject *)&TableType) < 0) {
         Py_DECREF(&TableType);
+        Py_DECREF(module);
+        return NULL;
+    }
+    Py_INCREF(&KeySetType);
+    if (PyModule_AddObject(module, "KeySet", (PyObject *)&KeySetType) < 0) {
+        Py_DECREF(&KeySetType);
         Py_DECREF(module);
         return NULL;
     }

@@ -32,7 +32,7 @@ from dsnlink.norme.norm import NEVER, BlockSpec, Model, RubriqueSpec, diagnose, 
 from dsnlink.norme.runs import Unsuitable, compile_run
 from dsnlink.norme.source import Source, SourceInfo, iter_batches, iter_segments, open_source
 from dsnlink.norme.structure import EMPLOYEE, Structure
-from dsnlink.norme.summary import Summary
+from dsnlink.norme.summary import EmployeeSummary, Summary
 from dsnlink.norme.tables import available_versions
 
 DEFAULT_VERSION = "P25V01"
@@ -76,6 +76,8 @@ _TABLES: dict[tuple[str, str, bool], Tables] = {}
 _SHAPES: dict[tuple[str, str, bool], dict[tuple[bytes, ...], _Shape]] = {}
 #: how many of them are compiled, by id of the dict of shapes
 _COMPILED: dict[int, int] = {}
+#: the attributes of a new EmployeeSummary, in order (the scanner makes employees from it)
+_NEW_EMPLOYEE: dict[str, Any] = dict(vars(EmployeeSummary(line=0)))
 #: one bytes object per block id, whatever the table: the hot loop compares blocks by identity
 _BLOCK_NAMES: dict[bytes, bytes] = {}
 
@@ -258,14 +260,19 @@ class Validator:
     def feed_segment(self, segment: bytes) -> None:
         """``feed`` for lines still joined by LF (see ``source.iter_segments``), walked by the
         compiled scanner (:mod:`dsnlink.norme.speedups`). It stops at each line it cannot
-        take as plain (a finding, a hook other than the summary copies, a block transition
+        take as plain (a finding, a hook other than the employee summary, a block transition
         not yet remembered…): that line goes through ``_feed_lines`` here, then the scanner
         goes on after it. Findings and summary are those of the pure-Python path."""
         mod = speedups.module()
         assert mod is not None
         scan = mod.scan
-        structure = self.structure
-        groups: list[list[Any]] = []
+        structure, hooks = self.structure, self.hooks
+        if hooks.keyset is not mod.KeySet:
+            # the scanner checks NIRs for duplicates in its own set (one per declaration);
+            # NIRs already in a Python set are left to Python until the next declaration
+            hooks.keyset = mod.KeySet
+            if not len(hooks.nirs):
+                hooks.nirs = mod.KeySet()
         pos = 0
         while True:
             key = (self.model.version, self.model.nature, self.employees)
@@ -279,15 +286,19 @@ class Validator:
                 -1 if blk is None else index.get(blk, -2),
                 self.last, self.mask, self.start, self.lineno, structure.sid,
             ]  # fmt: skip
+            decl = hooks.decl
+            summary: list[Any] = [
+                hooks.emp, decl.employees if self.employees else None, hooks.nirs,
+                EmployeeSummary, _NEW_EMPLOYEE, 0,
+            ]  # fmt: skip
             try:
-                pos = scan(table, segment, pos, state, structure.starts, structure.memo, groups)
+                pos = scan(table, segment, pos, state, structure.starts, structure.memo, summary)
             finally:
                 if state[0] != -2:
                     self.blk = None if state[0] < 0 else names[state[0]]
                 self.last, self.mask, self.start, self.lineno, structure.sid = state[1:]
-                if groups:
-                    self._copy_fields(groups)
-                    groups.clear()
+                hooks.emp = summary[0]
+                decl.employee_count += summary[5]
             if pos < 0:
                 return
             end = segment.find(b"\n", pos)
@@ -298,20 +309,6 @@ class Validator:
             if end < 0:
                 return
             pos = end + 1
-
-    def _copy_fields(self, groups: list[list[Any]]) -> None:
-        """What the scanner's lines do to the summary, one group per employee, in order: the
-        start of the employee, its NIR (with the duplicate check) and the copied fields."""
-        hooks = self.hooks
-        start_employee = hooks.start_employee
-        nir = Hooks._nir
-        for start, nir_line, raw, fields in groups:
-            if start:
-                start_employee(start)
-            if raw is not None:
-                nir(hooks, nir_line, raw)
-            if fields is not None:
-                hooks.emp.__dict__.update(fields)
 
     def _feed_batch(self, lines: list[bytes]) -> int | None:
         """Check ``lines``; after a line that switched the tables, stop and return the index of

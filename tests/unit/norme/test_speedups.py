@@ -22,6 +22,7 @@ from dsnlink.norme.checks import is_calendar_date
 from dsnlink.norme.dfa import Unsupported, compile_pattern, compile_words
 from dsnlink.norme.norm import get_model
 from dsnlink.norme.source import SourceInfo, iter_segments
+from dsnlink.norme.summary import EmployeeSummary
 from dsnlink.norme.tables import available_versions
 from dsnlink.norme.validator import Validator, run
 
@@ -360,7 +361,8 @@ def test_scan_rejects_bad_arguments() -> None:
     fast = speedups.table_for(key, validator.table, validator.model)
     assert fast is not None
     table = fast[0]
-    good = [b"S10.G00.00.001,'x'", 0, [-1, 0, 0, 0, 0, 0], [], {}, []]
+    sink = [EmployeeSummary(line=0), None, mod.KeySet(), EmployeeSummary, {}, 0]
+    good = [b"S10.G00.00.001,'x'", 0, [-1, 0, 0, 0, 0, 0], [], {}, sink]
     with pytest.raises(ValueError, match="position"):
         mod.scan(table, good[0], 99, *good[2:])
     with pytest.raises(ValueError, match="state"):
@@ -371,6 +373,10 @@ def test_scan_rejects_bad_arguments() -> None:
         mod.scan(table, good[0], 0, [-1, 0, -1, 0, 0, 0], *good[3:])
     with pytest.raises(TypeError):
         mod.scan(table, "text", 0, *good[2:])
+    with pytest.raises(ValueError, match="summary"):
+        mod.scan(table, *good[:5], [None])
+    with pytest.raises(TypeError, match="summary"):
+        mod.scan(table, *good[:5], [None, None, None, int, {}, 0])
     with pytest.raises(ValueError, match="automaton"):
         mod.Table([], [], [(bytes(256), 1, b"\x05\x00" * 2, b"\x00\x01")], 256)
     with pytest.raises(ValueError, match="entry"):
@@ -400,3 +406,37 @@ def test_no_memory_growth_over_many_runs() -> None:
         validator = Validator()
         validator.feed_segment(segment)
     assert sys.getrefcount(segment) == refs
+
+
+@compiled
+@SETTINGS
+@given(st.lists(st.integers(1, 2**64 - 1), max_size=3000))
+def test_keyset_behaves_like_a_set(keys: list[int]) -> None:
+    assert speedups._module is not None
+    ours, ref = speedups._module.KeySet(), set()
+    for key in keys:
+        assert ours.add(key) is (key not in ref)
+        ref.add(key)
+    assert len(ours) == len(ref)
+    with pytest.raises(ValueError):
+        ours.add(0)
+    with pytest.raises(OverflowError):
+        ours.add(2**64)
+
+
+@compiled
+def test_corsican_and_odd_nirs_same() -> None:
+    """The duplicate check on NIR keys: Corsica's 2A/2B, look-alikes, non-NIR values."""
+    lines = generate_monthly_dsn(12, seed=6).split(b"\n")
+    nirs = [i for i, line in enumerate(lines) if line.startswith(b"S21.G00.30.001,'")]
+    values = [
+        b"185022A123456", b"185022B123456", b"1850220123456", b"185022A123456",
+        b"1850220123456", b"18502 0123456", b"185022C123456", b"18502", b"185022B123456",
+        b"1850221123456", b"2850221123456", b"2850221123456",
+    ]  # fmt: skip
+    for index, value in zip(nirs, values, strict=True):
+        lines[index] = b"S21.G00.30.001,'" + value + b"'"
+    report = _same(b"\n".join(lines))
+    assert [f["line"] for f in report["findings"] if f["code"] == "nir.duplicate"] == [
+        nirs[3] + 1, nirs[4] + 1, nirs[8] + 1, nirs[11] + 1,
+    ]  # fmt: skip
