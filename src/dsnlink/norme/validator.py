@@ -264,7 +264,8 @@ class Validator:
         not yet remembered…): that line goes through ``_feed_lines`` here, then the scanner
         goes on after it. Findings and summary are those of the pure-Python path."""
         mod = speedups.module()
-        assert mod is not None
+        if mod is None:
+            raise RuntimeError("the compiled scanner is not built or is turned off")
         scan = mod.scan
         structure, hooks = self.structure, self.hooks
         if hooks.keyset is not mod.KeySet:
