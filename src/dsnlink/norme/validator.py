@@ -14,6 +14,10 @@ Each batch of lines (see :meth:`Validator.feed`) is checked in three steps:
 
 Both give exactly the findings of the plain line-by-line checks (``replay=False``), which the
 tests compare. See ``docs/norme.md`` for the checks.
+
+When the C extension is built, ``run`` takes another path (:meth:`Validator.feed_segment`):
+the compiled scanner walks the lines in place and hands back, one at a time, the lines that
+need Python (findings, hooks, new block transitions), which go through ``_feed_lines``.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import tracemalloc
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,8 +26,6 @@ from dsnlink.norme.source import SourceInfo, iter_segments
 from dsnlink.norme.summary import EmployeeSummary
 from dsnlink.norme.tables import available_versions
 from dsnlink.norme.validator import Validator, run
-
-from ...conftest import REFERENCE
 
 REQUIRED = bool(os.environ.get(speedups.REQUIRE_SPEEDUPS))
 compiled = pytest.mark.skipif(
@@ -152,9 +151,9 @@ def test_unseekable_stream_same() -> None:
 
 
 @compiled
-def test_ct_examples_same() -> None:
+def test_ct_examples_same(reference_dir: Path) -> None:
     """The example lines of the Cahier technique, alone and inside a regular file."""
-    text = (REFERENCE / "neodes" / "dsn-cahier-technique-2025.1.txt").read_bytes()
+    text = (reference_dir / "neodes" / "dsn-cahier-technique-2025.1.txt").read_bytes()
     found = CT_LINE.findall(text.decode("utf-8").encode("latin-1", errors="replace"))
     assert found
     _same(b"\n".join(found) + b"\n")
@@ -237,12 +236,12 @@ def _python_accepts(validator: Validator, line: bytes) -> bool:
     )
 
 
-def _values() -> dict[str, set[bytes]]:
+def _values(reference: Path) -> dict[str, set[bytes]]:
     """Values met per rubrique: generated files of each norme and nature, the CT examples."""
     found: dict[str, set[bytes]] = {}
     files = [generate_monthly_dsn(3, seed=s, nature=n) for s, n in enumerate(("01", "04"))]
     files.append(generate_monthly_dsn(3, seed=9, norme="P26V01"))
-    text = (REFERENCE / "neodes" / "dsn-cahier-technique-2025.1.txt").read_bytes()
+    text = (reference / "neodes" / "dsn-cahier-technique-2025.1.txt").read_bytes()
     ct = text.decode("utf-8").encode("latin-1", errors="replace")
     for line in [*b"\n".join(files).split(b"\n"), *CT_LINE.findall(ct)]:
         if len(line) > 16:
@@ -264,9 +263,9 @@ def _mutations(value: bytes, rng: random.Random) -> list[bytes]:
 
 
 @compiled
-def test_value_checks_match_re_for_every_rubrique() -> None:
+def test_value_checks_match_re_for_every_rubrique(reference_dir: Path) -> None:
     rng = random.Random(5)
-    values = _values()
+    values = _values(reference_dir)
     for version in available_versions():
         for nature in NATURES:
             validator = Validator()
