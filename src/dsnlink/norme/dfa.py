@@ -304,17 +304,19 @@ class _Nfa:
 
 def _byte_classes(masks: list[int]) -> tuple[bytes, list[int]]:
     """The coarsest partition of the 256 bytes that every mask respects: (class of each byte,
-    one representative byte per class)."""
-    signature: dict[tuple[bool, ...], int] = {}
+    one representative byte per class). Refined mask by mask, on 256-bit integers."""
+    parts = [_ALL]
+    for mask in masks:
+        parts = [piece for part in parts for piece in (part & mask, part & ~mask) if piece]
+    parts.sort(key=lambda part: part & -part)  # by lowest byte: the same columns every time
     classes = bytearray(256)
     reps: list[int] = []
-    for byte in range(256):
-        key = tuple(bool(mask >> byte & 1) for mask in masks)
-        column = signature.get(key)
-        if column is None:
-            column = signature[key] = len(reps)
-            reps.append(byte)
-        classes[byte] = column
+    for column, part in enumerate(parts):
+        reps.append((part & -part).bit_length() - 1)
+        while part:
+            low = part & -part
+            classes[low.bit_length() - 1] = column
+            part ^= low
     return bytes(classes), reps
 
 
