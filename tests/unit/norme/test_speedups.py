@@ -439,3 +439,50 @@ def test_corsican_and_odd_nirs_same() -> None:
     assert [f["line"] for f in report["findings"] if f["code"] == "nir.duplicate"] == [
         nirs[3] + 1, nirs[4] + 1, nirs[8] + 1, nirs[11] + 1,
     ]  # fmt: skip
+
+
+@compiled
+@SETTINGS
+@given(
+    st.lists(st.sampled_from(BASE_LINES), min_size=1, max_size=40),
+    st.integers(-2, 40),
+    st.integers(-(2**40), 2**40),
+    st.integers(0, 2**64 - 1),
+    st.integers(-5, 50),
+    st.dictionaries(
+        st.tuples(st.integers(-2, 50), st.sampled_from(["S21.G00.30", "S21.G00.40", "x"])),
+        st.one_of(
+            st.tuples(st.integers(-(2**70), 2**70), st.integers(-5, 2**70)),
+            st.tuples(st.integers(0, 50)),
+            st.none(),
+            st.text(max_size=3),
+        ),
+        max_size=20,
+    ),
+    st.lists(st.integers(0, 10**6), max_size=6),
+)
+def test_scan_survives_any_state(
+    lines: list[bytes],
+    blk: int,
+    last: int,
+    mask: int,
+    sid: int,
+    memo: dict[Any, Any],
+    starts: list[int],
+) -> None:
+    """Whatever state it is handed, the scanner returns an offset or raises: no crash."""
+    mod = speedups._module
+    assert mod is not None
+    validator = Validator()
+    key = (validator.model.version, validator.model.nature, True)
+    fast = speedups.table_for(key, validator.table, validator.model)
+    assert fast is not None
+    segment = b"\n".join(lines)
+    state = [blk, last, mask, 0, 0, sid]
+    sink = [EmployeeSummary(line=0), [], mod.KeySet(), EmployeeSummary, {"line": 0}, 0]
+    try:
+        pos = mod.scan(fast[0], segment, 0, state, starts, memo, sink)
+    except (ValueError, OverflowError, TypeError):
+        return
+    assert pos == -1 or 0 <= pos <= len(segment)
+    assert len(state) == 6 and len(sink) == 6
