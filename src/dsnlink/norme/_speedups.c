@@ -15,8 +15,9 @@
  * rubriques, the rubrique order is respected and the block stack transition is one the
  * structure already remembered (Structure.memo) without finding.
  *
- * The copies into the summary are handed back as one group per employee (start line, NIR
- * line, fields), applied by Python in order before it looks at any other line.
+ * The summary hooks of those lines (a new employee, its NIR, its copied fields) are done here
+ * on the same Python objects the hooks would touch; a NIR already in the declaration's set
+ * is a finding, so that line goes back to Python too.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -555,7 +556,7 @@ static PyObject *scan(PyObject *module, PyObject *args) {
     };
     if ((out.employees != Py_None && !PyList_Check(out.employees)) ||
         !PyType_Check((PyObject *)out.factory) || !PyDict_Check(out.fields) ||
-        out.factory->tp_dictoffset == 0) {
+        out.factory->tp_dictoffset == 0 || out.factory->tp_new == NULL) {
         PyErr_SetString(PyExc_TypeError, "summary: [object, list|None, set, type, dict, int]");
         return NULL;
     }
