@@ -486,3 +486,20 @@ def test_scan_survives_any_state(
         return
     assert pos == -1 or 0 <= pos <= len(segment)
     assert len(state) == 6 and len(sink) == 6
+
+
+@compiled
+def test_tables_the_scanner_cannot_hold_go_to_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A norme whose tables do not fit the scanner (say, a mandatory rubrique numbered 64 or
+    more) is checked by the pure-Python walk, from the line where it starts."""
+    data = generate_monthly_dsn(20, seed=3, norme="P26V01", fault="bad-date")
+    expected = _report(data, compiled=False)
+    real = speedups._build
+    monkeypatch.setattr(speedups, "_TABLES", {})
+    monkeypatch.setattr(
+        speedups,
+        "_build",
+        lambda mod, table, model: None if model.version == "P26V01" else real(mod, table, model),
+    )
+    assert _report(data, compiled=True) == expected
+    assert speedups._TABLES[("P26V01", "01", True)] is None
