@@ -503,3 +503,19 @@ def test_tables_the_scanner_cannot_hold_go_to_python(monkeypatch: pytest.MonkeyP
     )
     assert _report(data, compiled=True) == expected
     assert speedups._TABLES[("P26V01", "01", True)] is None
+
+
+@pytest.mark.parametrize("value", [b"12.5", b"0.5", b"800", b"900", b"0", b"12.345"])
+def test_anchored_ct_patterns_describe_the_whole_value(value: bytes) -> None:
+    # S21.G00.40.059 (NBI points, 0.01 to 800) is written « (^0\.…|…|800…)$ » in the CT: its
+    # anchors must not make every value fail, on either path
+    lines = BASE_LINES[:]
+    at = next(i for i, line in enumerate(lines) if line.startswith(b"S21.G00.40.043"))
+    lines.insert(at + 1, b"S21.G00.40.059,'" + value + b"'")
+    report = (
+        _same(b"\n".join(lines) + b"\n")
+        if speedups._module
+        else _report(b"\n".join(lines) + b"\n", compiled=False)
+    )
+    refused = [f for f in report["findings"] if f["rubrique"] == "S21.G00.40.059"]
+    assert bool(refused) == (value in (b"900", b"0", b"12.345"))
