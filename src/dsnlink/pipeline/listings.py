@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from dsnlink.errors import NotFound
 from dsnlink.pipeline.model import PasRate
-from dsnlink.pipeline.sql import _rate as rate_from_row
+from dsnlink.pipeline.sql import pas_rate_from_row
 from dsnlink.pipeline.states import LABELS, EnvoiState
 from dsnlink.pipeline.tables import deposit_files, envois, pas_rates, return_files
 from dsnlink.store import tables as t
@@ -429,7 +429,13 @@ def rate_table(
         ]
         without = _without_rate(conn, siret, idfluxes)
     return RateTable(
-        siret, month, [rate_from_row(r) for r in rows], total, max(1, page), _per(per_page), without
+        siret,
+        month,
+        [pas_rate_from_row(r) for r in rows],
+        total,
+        max(1, page),
+        _per(per_page),
+        without,
     )
 
 
@@ -463,7 +469,7 @@ def all_rates(db: Database, siret: str, month: str) -> list[PasRate]:
             .where(p.employer_siret == siret, p.month == month)
             .order_by(p.nir, p.published_at.desc())
         )
-        return [rate_from_row(r) for r in rows]
+        return [pas_rate_from_row(r) for r in rows]
 
 
 # --- the journal -----------------------------------------------------------------------------
@@ -525,9 +531,7 @@ def deadline_board(
 ) -> list[dict[str, Any]]:
     """:func:`dsnlink.pipeline.deadlines.deadlines` for every employer in three queries (the
     employers, their policies, the month's envois) instead of two per employer."""
-    from datetime import time as clock_time
-
-    from dsnlink.pipeline.deadlines import PARIS, _status, due_date
+    from dsnlink.pipeline.deadlines import deadline_status, due_date_for
     from dsnlink.pipeline.model import Declaration, Envoi
     from dsnlink.pipeline.tables import employer_policies
 
@@ -570,9 +574,8 @@ def deadline_board(
         by_siret.setdefault(envoi.declaration.declared_siret, []).append(envoi)
     board = []
     for siret, name, due_day in employers:
-        due = due_date(month, days.get(siret) or due_day or default_day)
-        limit = datetime.combine(due, clock_time(12, 0), PARIS)
-        item = _status(siret, name, month, due, limit, now, by_siret.get(siret, []))
+        due = due_date_for(month, days.get(siret), due_day, default_day)
+        item = deadline_status(siret, name, month, due, now, by_siret.get(siret, []))
         board.append(
             {
                 "siret": item.siret,
@@ -586,16 +589,3 @@ def deadline_board(
             }
         )
     return board
-
-
-def test_first_policies(db: Database) -> dict[str, bool]:
-    """SIRET -> "deposit a test first" for every employer that has a policy row."""
-    from dsnlink.pipeline.tables import employer_policies
-
-    with db.read() as conn:
-        return {
-            siret: bool(flag)
-            for siret, flag in conn.execute(
-                select(employer_policies.c.siret, employer_policies.c.test_first)
-            )
-        }
