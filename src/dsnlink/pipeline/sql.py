@@ -15,7 +15,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, Row, Select, and_, bindparam, insert, select, update
+from sqlalchemy import (
+    Insert,
+    Integer,
+    Row,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    false,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -53,15 +66,6 @@ _ENVOI_COLUMNS = [c for c in envois.c if c.name != "data"]
 _ENVOI_BY_ID = select(*_ENVOI_COLUMNS).where(envois.c.id == bindparam("eid"))
 _ENVOI_DATA = select(envois.c.data).where(envois.c.id == bindparam("eid"))
 _ENVOI_STATE = select(envois.c.state).where(envois.c.id == bindparam("eid"))
-#: compare-and-set on the state; the new row comes back in the same statement
-_TRANSITION = (
-    update(envois)
-    .where(
-        envois.c.id == bindparam("eid"), envois.c.state.in_(bindparam("allowed", expanding=True))
-    )
-    .values(version=envois.c.version + 1)
-    .returning(*_ENVOI_COLUMNS)
-)
 #: compare-and-set on the version
 _UPDATE = (
     update(envois)
@@ -70,26 +74,6 @@ _UPDATE = (
     .returning(*_ENVOI_COLUMNS)
 )
 _ADD_EVENT = insert(envoi_events)
-#: the event of a transition, written only if the envoi is in an allowed state, its from_state
-#: read in the same statement (no separate select of the state)
-_ADD_TRANSITION_EVENT = (
-    insert(envoi_events)
-    .from_select(
-        ["envoi_id", "at", "from_state", "to_state", "actor", "detail"],
-        select(
-            envois.c.id,
-            bindparam("at", type_=envoi_events.c.at.type),
-            envois.c.state,
-            bindparam("to_state", type_=envoi_events.c.to_state.type),
-            bindparam("actor", type_=envoi_events.c.actor.type),
-            bindparam("detail", type_=envoi_events.c.detail.type),
-        ).where(
-            envois.c.id == bindparam("eid"),
-            envois.c.state.in_(bindparam("allowed", expanding=True)),
-        ),
-    )
-    .returning(envoi_events.c.id)
-)
 _ADD_FILE = insert(deposit_files)
 _ADD_ENVOI = insert(envois)
 _FILE_BY_SHA = select(deposit_files).where(deposit_files.c.sha256 == bindparam("sha"))
@@ -213,15 +197,14 @@ class SqlLedger:
     ) -> Envoi:
         check_changes(changes)
         check_then(to, then)
-        allowed = [s.value for s in ALLOWED.get(to, frozenset())]
+        add_event, move = _transition_statements(to)
         with self.db.write(f"envoi:{envoi_id}") as conn:
             # The event first: written only from an allowed state (the compare-and-set),
             # then the row, in the same transaction.
             written = conn.execute(
-                _ADD_TRANSITION_EVENT,
+                add_event,
                 {
                     "eid": envoi_id,
-                    "allowed": allowed,
                     "at": at,
                     "to_state": to.value,
                     "actor": actor,
@@ -246,8 +229,8 @@ class SqlLedger:
                     },
                 )
             final = (then or to).value
-            params = {"eid": envoi_id, "allowed": allowed, "state": final, "updated_at": at}
-            row = conn.execute(_TRANSITION, params | changes).one()
+            params = {"eid": envoi_id, "state": final, "updated_at": at}
+            row = conn.execute(move, params | changes).one()
         return _envoi(row)
 
     def update(self, envoi_id: str, *, expect_version: int, **changes: object) -> Envoi:
@@ -410,6 +393,40 @@ def _envois_query(filters: frozenset[str], unscheduled: bool) -> Select[Any]:
     if "limit" in filters:
         query = query.limit(bindparam("limit", type_=Integer()))
     return query
+
+
+@functools.cache
+def _transition_statements(to: EnvoiState) -> tuple[Insert, Update]:
+    """The two statements of a move to ``to``, built once per target state, the states it may
+    come from written in (an expanding parameter would render the SQL again on every call).
+
+    The event first: inserted from the envoi's row only if its state allows the move (the
+    compare-and-set), its from_state read in the same statement; then the row, its new
+    version coming back in the same statement."""
+    allowed = sorted(s.value for s in ALLOWED.get(to, frozenset()))
+    where = (
+        envois.c.id == bindparam("eid"),
+        envois.c.state.in_([literal(v) for v in allowed]) if allowed else false(),
+    )
+    event = (
+        insert(envoi_events)
+        .from_select(
+            ["envoi_id", "at", "from_state", "to_state", "actor", "detail"],
+            select(
+                envois.c.id,
+                bindparam("at", type_=envoi_events.c.at.type),
+                envois.c.state,
+                bindparam("to_state", type_=envoi_events.c.to_state.type),
+                bindparam("actor", type_=envoi_events.c.actor.type),
+                bindparam("detail", type_=envoi_events.c.detail.type),
+            ).where(*where),
+        )
+        .returning(envoi_events.c.id)
+    )
+    row = (
+        update(envois).where(*where).values(version=envois.c.version + 1).returning(*_ENVOI_COLUMNS)
+    )
+    return event, row
 
 
 def _is_integrity(exc: BaseException) -> bool:
