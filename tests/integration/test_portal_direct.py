@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from dsnlink.errors import ConnectionLost, ProtocolError, TlsError
+from dsnlink.errors import ConnectionLost, NetworkError, ProtocolError, TlsError
 from dsnlink.portal.direct import DirectSession, is_direct
 from dsnlink.portal.options import TransportOptions
 from dsnlink.portal.transport import HttpSession, build_client
@@ -182,3 +182,65 @@ def test_proxies_and_test_transports_still_go_through_httpx() -> None:
     assert HttpSession(lambda: build_client(proxied), proxied, direct=True)._direct is None
     assert HttpSession(lambda: build_client(FAST), FAST, direct=False)._direct is None
     assert HttpSession(lambda: build_client(FAST), FAST, direct=True)._direct is not None
+
+
+def test_chunked_answers_are_read_whole() -> None:
+    reply = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"4\r\n<ret\r\n6;ext=1\r\nours/>\r\n0\r\nX-Trailer: 1\r\n\r\n"
+    )
+    with serving(lambda n, _: reply) as (port, per_connection):
+        session = DirectSession(FAST)
+        try:
+            bodies = [session.send(get(f"http://127.0.0.1:{port}/x")).body for _ in range(2)]
+        finally:
+            session.close()
+    assert bodies == [b"<retours/>"] * 2
+    assert per_connection == [2]
+
+
+def test_an_answer_cut_short_is_a_lost_connection() -> None:
+    reply = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n<retours"
+    with serving(lambda n, _: reply, hang_up=True) as (port, _):
+        session = DirectSession(FAST)
+        try:
+            with pytest.raises(ConnectionLost) as caught:
+                session.send(get(f"http://127.0.0.1:{port}/x"))
+        finally:
+            session.close()
+    assert caught.value.context["may_have_arrived"] is True
+
+
+def test_a_header_with_a_line_break_is_never_sent() -> None:
+    with serving(lambda n, _: ok(b"")) as (port, per_connection):
+        session = DirectSession(FAST)
+        request = PortalRequest(
+            "GET", f"http://127.0.0.1:{port}/x", {"Authorization": "a\r\nX-Evil: 1"}, call="t"
+        )
+        try:
+            with pytest.raises(NetworkError) as caught:
+                session.send(request)
+        finally:
+            session.close()
+    assert caught.value.context["may_have_arrived"] is False
+    assert sum(per_connection) == 0
+
+
+def test_the_request_carries_httpx_default_headers_and_a_length() -> None:
+    seen: list[bytes] = []
+
+    def record(n: int, request: bytes) -> bytes:
+        seen.append(request)
+        return ok(b"")
+
+    with serving(record) as (port, _):
+        session = DirectSession(FAST)
+        try:
+            session.send(PortalRequest("POST", f"http://127.0.0.1:{port}/d", {}, b"", call="t"))
+        finally:
+            session.close()
+    head = seen[0].decode("latin-1").lower()
+    assert head.startswith("post /d http/1.1\r\n")
+    for line in (f"host: 127.0.0.1:{port}", "accept: */*", "connection: keep-alive"):
+        assert f"\r\n{line}\r\n" in head
+    assert "\r\ncontent-length: 0\r\n" in head
