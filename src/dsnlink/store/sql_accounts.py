@@ -25,6 +25,7 @@ from dsnlink.store.sql_rows import conflicts, reading
 # Lookups of every deposit and poll, built once (a statement and its cache key cost more CPU to
 # build than SQLite takes to run them).
 _USER_BY_ID = select(t.users).where(t.users.c.id == bindparam("uid"))
+_LOGIN_OF = select(t.users.c.login).where(t.users.c.id == bindparam("uid"))
 _USER_BY_LOGIN = select(t.users).where(t.users.c.login_key == bindparam("key"))
 _RIGHTS_OF = select(t.rights.c.user_id, t.rights.c.module).where(
     t.rights.c.user_id.in_(bindparam("ids", expanding=True))
@@ -129,6 +130,10 @@ class SqlUserRepo:
         rows = self._c.execute(_USER_BY_ID, {"uid": user_id}).mappings()
         found = self._users(rows)
         return found[0] if found else None
+
+    def login_of(self, user_id: int) -> str | None:
+        login = self._c.execute(_LOGIN_OF, {"uid": user_id}).scalar()
+        return None if login is None else str(login)
 
     def by_login(self, login: str) -> User | None:
         rows = self._c.execute(_USER_BY_LOGIN, {"key": login_key(login)}).mappings()
