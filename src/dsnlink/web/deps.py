@@ -31,6 +31,8 @@ from dsnlink.errors import AccessError, AccountDisabled, NotAuthenticated, Permi
 from dsnlink.pipeline.context import Pipeline
 from dsnlink.setup import App
 from dsnlink.store.records import Module, User
+from dsnlink.store.snapshot import cached, snapshot_key
+from dsnlink.store.sql_accounts import SqlUserRepo
 from dsnlink.web.sessions import COOKIE_NAME, Session, SessionStore
 
 if TYPE_CHECKING:
@@ -92,9 +94,9 @@ def templates(request: Request) -> Jinja2Templates:
 
 
 def current_session(request: Request) -> Session:
-    cached = getattr(request.state, "session", None)
-    if isinstance(cached, Session):
-        return cached
+    known = getattr(request.state, "session", None)
+    if isinstance(known, Session):
+        return known
     session = sessions(request).find(request.cookies.get(COOKIE_NAME), now())
     if session is None:
         raise NotAuthenticated()
@@ -104,9 +106,9 @@ def current_session(request: Request) -> Session:
 
 def optional_user(request: Request) -> User | None:
     """The logged-in user, or None (the login page, the error page)."""
-    cached = getattr(request.state, "user", None)
-    if isinstance(cached, User):
-        return cached
+    known = getattr(request.state, "user", None)
+    if isinstance(known, User):
+        return known
     try:
         return current_user(request)
     except AccessError:  # not logged in, or the account was disabled meanwhile
@@ -114,12 +116,24 @@ def optional_user(request: Request) -> User | None:
 
 
 def current_user(request: Request) -> User:
-    cached = getattr(request.state, "user", None)
-    if isinstance(cached, User):
-        return cached
-    session = current_session(request)
-    with services(request).store.read() as r:
-        user = r.users.get(session.user_id)
+    known = getattr(request.state, "user", None)
+    if isinstance(known, User):
+        return known
+    # The session and its user in one read transaction, each kept while the database has not
+    # changed (dsnlink.store.snapshot): a page's first step costs one round trip.
+    store = sessions(request)
+    cookie = request.cookies.get(COOKIE_NAME)
+    user: User | None = None
+    with services(request).db.read() as conn:
+        snapshot = snapshot_key(conn)
+        row = store.read(conn, snapshot, cookie)
+        if row is not None:
+            user_id: int = row.user_id
+            user = cached(conn, snapshot, ("user", user_id), lambda: SqlUserRepo(conn).get(user_id))
+    session = store.settle(cookie, row, now())
+    if session is None:
+        raise NotAuthenticated()
+    request.state.session = session
     if user is None or user.disabled:
         sessions(request).close(session.id)
         request.state.session = None
