@@ -84,7 +84,7 @@ def serve(
     from dsnlink.jobs.locks import runner_lock
     from dsnlink.jobs.runner import Runner
     from dsnlink.pipeline.setup import open_pipeline
-    from dsnlink.web.app import create_app
+    from dsnlink.web.app import create_app, warm
 
     with (
         open_installation() as app,
@@ -165,6 +165,7 @@ def serve(
         }
         if processes == 1:
             web = create_app(app, pipeline=pipeline)
+            warm(web)
             # The Workers et file page shows this runner's figures.
             web.state.runner = runner
             config = uvicorn.Config(web, **options)

@@ -19,7 +19,7 @@ def create_worker_app() -> FastAPI:
     from dsnlink.logs import configure_logging
     from dsnlink.settings import get_settings
     from dsnlink.setup import open_app
-    from dsnlink.web.app import create_app
+    from dsnlink.web.app import create_app, warm
 
     settings = get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
@@ -28,4 +28,5 @@ def create_worker_app() -> FastAPI:
     # The parent holds the runner's lock: the Workers et file page says it runs in this server.
     web.state.runner_pid = os.getppid()
     web.router.add_event_handler("shutdown", ctx.close)
+    warm(web)
     return web
