@@ -271,6 +271,27 @@ async def test_employers_pages_and_api(world: WebWorld) -> None:
         assert refused.status_code == 403
 
 
+async def test_employers_page_shows_fifty_at_a_time(world: WebWorld) -> None:
+    from tests.integration.pipeline_world import siret
+
+    with world.app.store.read() as r:
+        admin = r.users.by_login("Administrateur")
+    assert admin is not None
+    for n in range(60):
+        world.app.accounts.employers.add(admin, siret=siret(500 + n), name=f"Zeta {n:02d}")
+    total = len(world.employers) + 60
+    async with client_as(asgi_app(world.app), "config") as client:
+        first = (await client.get("/employeurs")).text
+        second = (await client.get("/employeurs", params={"page": 2})).text
+        listed = (await client.get("/api/v1/employers")).json()
+    assert len(listed) == total  # the API lists them all
+    rows = [text.count('/supprimer"') for text in (first, second)]  # a delete form per row
+    assert rows == [50, total - 50]
+    assert f"Page 1 sur 2 ({total} lignes)" in first and 'href="/employeurs?page=2"' in first
+    shown = {n for n in range(60) for text in (first, second) if f"Zeta {n:02d}" in text}
+    assert shown == set(range(60))
+
+
 async def test_journal_filters_and_never_a_secret(world: WebWorld) -> None:
     asgi = asgi_app(world.app)
     async with client_as(asgi, "audit") as client:
