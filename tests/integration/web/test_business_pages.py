@@ -439,3 +439,33 @@ async def test_a_body_past_the_limit_is_cut_before_any_temporary_file(world: Web
             answer = await client.post(path, files={field: ("gros.dsn", too_big, "text/plain")})
             assert answer.status_code == 413, (path, answer.text[:200])
     assert SqlLedger(world.app.db).envois() == []
+
+
+async def test_listings_answered_as_built_have_exactly_their_models_shape(
+    world: WebWorld,
+) -> None:
+    """The API listings send their rows without pydantic (``listing_json``): each answer must
+    be what validating it against the route's model and dumping it gives, key for key."""
+    from pydantic import BaseModel
+
+    from dsnlink.web.routes.deposits import DepositPage
+    from dsnlink.web.routes.journal import JournalPage
+    from dsnlink.web.routes.returns import ReturnPage
+    from tests.support.web_fill import fill
+
+    fill(world.app.db, deposits=30, returns=90, rates=60, employers=3, login="dupont")
+    models: dict[str, type[BaseModel]] = {
+        "/api/v1/deposits": DepositPage,
+        "/api/v1/deposits?state=returns_pending&per_page=5": DepositPage,
+        "/api/v1/returns": ReturnPage,
+        "/api/v1/returns?kind=CRM94&page=2&per_page=3": ReturnPage,
+        "/api/v1/journal": JournalPage,
+    }
+    async with client_as(asgi_app(world.app), "tout") as client:
+        for url, model in models.items():
+            answer = await client.get(url)
+            assert answer.status_code == 200, (url, answer.text)
+            assert answer.headers["content-type"] == "application/json"
+            body = answer.json()
+            assert body["items"], url
+            assert model.model_validate(body).model_dump(mode="json", by_alias=True) == body, url

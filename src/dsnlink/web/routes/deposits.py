@@ -36,6 +36,7 @@ from dsnlink.web.routes._ledger import (
     status_of,
     web_pipeline,
 )
+from dsnlink.web.schemas import listing_json
 
 pages = APIRouter(tags=["Dépôts (pages)"], include_in_schema=False)
 api = APIRouter(
@@ -331,7 +332,7 @@ def list_deposits(
     idflux: Annotated[str | None, Query(max_length=50)] = None,
     page: PageNumber = 1,
     per_page: PerPage = 50,
-) -> dict[str, Any]:
+) -> Response:
     result = listings.deposits(
         app.db,
         states=state,
@@ -342,7 +343,7 @@ def list_deposits(
         per_page=per_page,
         counts=True,
     )
-    return {**result.to_dict(), "counts": result.counts}
+    return listing_json({**result.to_dict(), "counts": result.counts})
 
 
 @api.post(
