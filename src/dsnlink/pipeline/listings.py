@@ -597,50 +597,17 @@ def deadline_board(
     db: Database, *, month: str, now: datetime, default_day: int
 ) -> list[dict[str, Any]]:
     """:func:`dsnlink.pipeline.deadlines.deadlines` for every employer in three queries (the
-    employers, their policies, the month's envois) instead of two per employer."""
+    employers, their policies, the month's envois) instead of two per employer; what they read
+    is kept while the database does not change (the statuses depend on ``now``: computed each
+    time)."""
     from datetime import time as clock_time
 
     from dsnlink.pipeline.deadlines import PARIS, _status, due_date
-    from dsnlink.pipeline.model import Declaration, Envoi
-    from dsnlink.pipeline.tables import employer_policies
 
-    c = envois.c
     with db.read() as conn:
-        employers = conn.execute(
-            select(t.employers.c.siret, t.employers.c.name, t.employers.c.due_day).order_by(
-                t.employers.c.name, t.employers.c.siret
-            )
-        ).all()
-        days = dict(
-            conn.execute(select(employer_policies.c.siret, employer_policies.c.deadline_day)).all()
+        employers, days, by_siret = cached(
+            conn, snapshot_key(conn), ("deadline_board", month), lambda: _board_facts(conn, month)
         )
-        # Only what the status needs (state, deposit time, id): no DSN bytes, no employees.
-        rows = conn.execute(
-            select(c.id, c.declared_siret, c.state, c.deposited_at, c.created_at).where(
-                c.month == month,
-                c.nature == "01",
-                c.is_test.is_(False),
-                c.role != "test",
-            )
-        ).all()
-    month_envois = [
-        Envoi(
-            id=r.id,
-            file_id="",
-            seq=0,
-            sha256="",
-            declaration=Declaration(r.declared_siret, month, "01", "", "", False),
-            state=EnvoiState(r.state),
-            acting_login="",
-            created_at=r.created_at,
-            updated_at=r.created_at,
-            deposited_at=r.deposited_at,
-        )
-        for r in rows
-    ]
-    by_siret: dict[str, list[Any]] = {}
-    for envoi in month_envois:
-        by_siret.setdefault(envoi.declaration.declared_siret, []).append(envoi)
     board = []
     for siret, name, due_day in employers:
         due = due_date(month, days.get(siret) or due_day or default_day)
@@ -659,6 +626,51 @@ def deadline_board(
             }
         )
     return board
+
+
+def _board_facts(
+    conn: Connection, month: str
+) -> tuple[list[Any], dict[str, int | None], dict[str, list[Any]]]:
+    """The employers, their deadline days and the month's monthly envois per SIRET."""
+    from dsnlink.pipeline.model import Declaration, Envoi
+    from dsnlink.pipeline.tables import employer_policies
+
+    c = envois.c
+    employers = list(
+        conn.execute(
+            select(t.employers.c.siret, t.employers.c.name, t.employers.c.due_day).order_by(
+                t.employers.c.name, t.employers.c.siret
+            )
+        )
+    )
+    days = dict(
+        conn.execute(select(employer_policies.c.siret, employer_policies.c.deadline_day)).all()
+    )
+    # Only what the status needs (state, deposit time, id): no DSN bytes, no employees.
+    rows = conn.execute(
+        select(c.id, c.declared_siret, c.state, c.deposited_at, c.created_at).where(
+            c.month == month,
+            c.nature == "01",
+            c.is_test.is_(False),
+            c.role != "test",
+        )
+    ).all()
+    by_siret: dict[str, list[Any]] = {}
+    for r in rows:
+        envoi = Envoi(
+            id=r.id,
+            file_id="",
+            seq=0,
+            sha256="",
+            declaration=Declaration(r.declared_siret, month, "01", "", "", False),
+            state=EnvoiState(r.state),
+            acting_login="",
+            created_at=r.created_at,
+            updated_at=r.created_at,
+            deposited_at=r.deposited_at,
+        )
+        by_siret.setdefault(r.declared_siret, []).append(envoi)
+    return employers, days, by_siret
 
 
 def test_first_policies(db: Database) -> dict[str, bool]:

@@ -38,9 +38,13 @@ class TemplateEnvironment(jinja2.Environment):
     """
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        if type(obj) is dict and attribute in obj and not hasattr(dict, attribute):
+        if type(obj) is dict and attribute in obj and attribute not in _DICT_ATTRIBUTES:
             return obj[attribute]
         return super().getattr(obj, attribute)
+
+
+#: ``items``, ``get``…: on a dict, Jinja's ``row.items`` is the method, not the key.
+_DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
 class PipelineHolder:

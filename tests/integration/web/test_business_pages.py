@@ -448,6 +448,7 @@ async def test_listings_answered_as_built_have_exactly_their_models_shape(
     be what validating it against the route's model and dumping it gives, key for key."""
     from pydantic import BaseModel
 
+    from dsnlink.web.routes.deadlines import DeadlineBoard
     from dsnlink.web.routes.deposits import DepositPage
     from dsnlink.web.routes.journal import JournalPage
     from dsnlink.web.routes.returns import ReturnPage
@@ -460,6 +461,7 @@ async def test_listings_answered_as_built_have_exactly_their_models_shape(
         "/api/v1/returns": ReturnPage,
         "/api/v1/returns?kind=CRM94&page=2&per_page=3": ReturnPage,
         "/api/v1/journal": JournalPage,
+        "/api/v1/deadlines?month=10/2026": DeadlineBoard,
     }
     async with client_as(asgi_app(world.app), "tout") as client:
         for url, model in models.items():

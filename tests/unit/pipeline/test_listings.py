@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
 from dsnlink.errors import NotFound
 from dsnlink.pipeline import listings
@@ -224,3 +224,25 @@ def test_counts_kept_while_nothing_changes_and_fresh_after_any_commit(
         )
     assert listings.deposit_counts(db)["sending"] == 2
     assert listings.deposits(db, states=[EnvoiState.SENDING], counts=True).total == 2
+    # The deadline board's reads too: an envoi set to be examined shows at once.
+    month = filled.months[0]
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+
+    def board() -> dict[str, str]:
+        items = listings.deadline_board(db, month=month, now=now, default_day=15)
+        return {d["siret"]: d["status"] for d in items}
+
+    before = board()
+    with db.read() as conn:
+        siret = conn.execute(
+            select(envois.c.declared_siret).where(envois.c.month == month).limit(1)
+        ).scalar_one_or_none()
+    assert siret is not None
+    assert before[siret] != "attention" and board() == before
+    with db.write() as conn:
+        conn.execute(
+            update(envois)
+            .where(envois.c.declared_siret == siret, envois.c.month == month)
+            .values(state=EnvoiState.ATTENTION_NEEDED.value, deposited_at=None)
+        )
+    assert board()[siret] == "attention"
