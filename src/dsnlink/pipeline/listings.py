@@ -57,13 +57,22 @@ class Page:
 
 
 def _paged(
-    conn: Connection, query: Select[Any], page: int, per_page: int, *, count_key: Hashable
+    conn: Connection,
+    query: Select[Any],
+    page: int,
+    per_page: int,
+    *,
+    count_key: Hashable,
+    snapshot: Hashable | None = None,
 ) -> tuple[Any, int]:
     """A page of ``query`` and the number of its rows (kept under ``count_key``, which names
-    the query and its filters, while the database does not change)."""
+    the query and its filters, while the database does not change). ``snapshot``: the
+    transaction's :func:`snapshot_key` if taken already (otherwise taken here, so this must
+    then be the transaction's first read)."""
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
-    snapshot = snapshot_key(conn)  # before the first read of the transaction
+    if snapshot is None:
+        snapshot = snapshot_key(conn)
     total = cached(
         conn,
         snapshot,
@@ -481,19 +490,42 @@ def rate_table(
         )
     query = query.order_by(p.nir, p.published_at.desc())
     with db.read() as conn:
+        snapshot = snapshot_key(conn)  # before the first read of the transaction
         rows, total = _paged(
-            conn, query, page, per_page, count_key=("pas_rates", siret, month, changes_only)
+            conn,
+            query,
+            page,
+            per_page,
+            count_key=("pas_rates", siret, month, changes_only),
+            snapshot=snapshot,
         )
-        idfluxes = [
-            x
-            for (x,) in conn.execute(
-                select(p.idflux).where(p.employer_siret == siret, p.month == month).distinct()
-            )
-        ]
-        without = _without_rate(conn, siret, idfluxes)
+        # The same for every page of the month: kept while the database does not change.
+        without = cached(
+            conn,
+            snapshot,
+            ("without_rate", siret, month),
+            lambda: _month_without(conn, siret, month),
+        )
     return RateTable(
-        siret, month, [rate_from_row(r) for r in rows], total, max(1, page), _per(per_page), without
+        siret,
+        month,
+        [rate_from_row(r) for r in rows],
+        total,
+        max(1, page),
+        _per(per_page),
+        list(without),
     )
+
+
+def _month_without(conn: Connection, siret: str, month: str) -> list[dict[str, Any]]:
+    p = pas_rates.c
+    idfluxes = [
+        x
+        for (x,) in conn.execute(
+            select(p.idflux).where(p.employer_siret == siret, p.month == month).distinct()
+        )
+    ]
+    return _without_rate(conn, siret, idfluxes)
 
 
 def _without_rate(conn: Connection, siret: str, idfluxes: list[str]) -> list[dict[str, Any]]:

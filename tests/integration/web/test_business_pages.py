@@ -451,10 +451,11 @@ async def test_listings_answered_as_built_have_exactly_their_models_shape(
     from dsnlink.web.routes.deadlines import DeadlineBoard
     from dsnlink.web.routes.deposits import DepositPage
     from dsnlink.web.routes.journal import JournalPage
+    from dsnlink.web.routes.rates import RateTableOut
     from dsnlink.web.routes.returns import ReturnPage
     from tests.support.web_fill import fill
 
-    fill(world.app.db, deposits=30, returns=90, rates=60, employers=3, login="dupont")
+    filled = fill(world.app.db, deposits=30, returns=90, rates=60, employers=3, login="dupont")
     models: dict[str, type[BaseModel]] = {
         "/api/v1/deposits": DepositPage,
         "/api/v1/deposits?state=returns_pending&per_page=5": DepositPage,
@@ -462,6 +463,8 @@ async def test_listings_answered_as_built_have_exactly_their_models_shape(
         "/api/v1/returns?kind=CRM94&page=2&per_page=3": ReturnPage,
         "/api/v1/journal": JournalPage,
         "/api/v1/deadlines?month=10/2026": DeadlineBoard,
+        f"/api/v1/rates?siret={filled.sirets[0]}": RateTableOut,
+        f"/api/v1/rates?siret={filled.sirets[1]}&changes=true&per_page=2": RateTableOut,
     }
     async with client_as(asgi_app(world.app), "tout") as client:
         for url, model in models.items():
