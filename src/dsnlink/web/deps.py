@@ -1,8 +1,10 @@
 """What every route needs: the installation's services, the logged-in user, rights, rendering.
 
 Routes are plain ``def`` functions (FastAPI runs them in its thread pool), because the
-services are synchronous; the dependencies that read the database are too, the others are
-``async`` (no thread-pool hop for reading an attribute).
+services are synchronous; the dependencies that read the database are too, except
+:func:`require`, which on SQLite looks the session up in the event loop (see
+:func:`_current_user_async`); the others are ``async`` (no thread-pool hop for reading an
+attribute).
 
 - :func:`services` (as a dependency: :func:`services_dependency`) — the opened installation
   (:class:`dsnlink.setup.App`): ``.accounts``, ``.store``, ``.settings``, ``.installation``...
@@ -17,7 +19,7 @@ services are synchronous; the dependencies that read the database are too, the o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -119,18 +121,28 @@ def current_user(request: Request) -> User:
     known = getattr(request.state, "user", None)
     if isinstance(known, User):
         return known
-    # The session and its user in one read transaction, each kept while the database has not
-    # changed (dsnlink.store.snapshot): a page's first step costs one round trip.
+    row, user = _look_up(request)
+    return _conclude(request, row, user, now())
+
+
+def _look_up(request: Request) -> tuple[Any, User | None]:
+    """The session row of the request's cookie and its user, in one read transaction, each kept
+    while the database has not changed (dsnlink.store.snapshot)."""
     store = sessions(request)
-    cookie = request.cookies.get(COOKIE_NAME)
     user: User | None = None
     with services(request).db.read() as conn:
         snapshot = snapshot_key(conn)
-        row = store.read(conn, snapshot, cookie)
+        row = store.read(conn, snapshot, request.cookies.get(COOKIE_NAME))
         if row is not None:
             user_id: int = row.user_id
             user = cached(conn, snapshot, ("user", user_id), lambda: SqlUserRepo(conn).get(user_id))
-    session = store.settle(cookie, row, now())
+    return row, user
+
+
+def _conclude(request: Request, row: Any, user: User | None, at: datetime) -> User:
+    """The user of a looked-up session, or the access error (the session ends, in the database,
+    if its account was disabled or deleted meanwhile)."""
+    session = sessions(request).settle(request.cookies.get(COOKIE_NAME), row, at)
     if session is None:
         raise NotAuthenticated()
     request.state.session = session
@@ -144,19 +156,42 @@ def current_user(request: Request) -> User:
     return user
 
 
+async def _current_user_async(request: Request) -> User:
+    """:func:`current_user` for ``async`` dependencies.
+
+    On SQLite the usual case runs in the event loop: a WAL read never waits for a writer, and
+    with the snapshot cache it is a BEGIN, a PRAGMA and two dictionary lookups, less than the
+    two thread switches of a hop to the thread pool. Whenever the session needs a write (its
+    expiry, its ``last_seen_at`` moved on, an account disabled meanwhile), which may wait for
+    another process's writer, and always on PostgreSQL (network round trips), the work goes to
+    the thread pool."""
+    known = getattr(request.state, "user", None)
+    if isinstance(known, User):
+        return known
+    if services(request).db.is_sqlite:
+        row, user = _look_up(request)
+        at = now()
+        cookie = request.cookies.get(COOKIE_NAME)
+        if user is not None and not user.disabled and not sessions(request).writes(cookie, row, at):
+            return _conclude(request, row, user, at)
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(current_user, request)
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
 Services = Annotated[App, Depends(services_dependency)]
 
 
-def require(*rights: Operation | Module) -> Callable[[Request], User]:
+def require(*rights: Operation | Module) -> Callable[[Request], Awaitable[User]]:
     """A dependency returning the user if they hold every right given.
 
     An :class:`Operation` is checked against the rights RULES (on one's own objects); a
     :class:`Module` must be held as such.
     """
 
-    def dependency(request: Request) -> User:
-        user = current_user(request)
+    async def dependency(request: Request) -> User:
+        user = await _current_user_async(request)
         for right in rights:
             if isinstance(right, Operation):
                 ok = allowed(user, right, own=True)

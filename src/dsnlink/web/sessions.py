@@ -120,6 +120,14 @@ class SessionStore:
             lambda: conn.execute(_BY_HASH, {"key": key}).one_or_none(),
         )
 
+    def writes(self, cookie: str | None, row: Any, now: datetime) -> bool:
+        """Whether :meth:`settle` of this row at ``now`` writes to the database."""
+        if row is None or cookie is None:
+            return False
+        seen: datetime = row.last_seen_at
+        expires: datetime = row.expires_at
+        return now - seen > self.idle_timeout or now >= expires or now - seen >= self._touch_every
+
     def settle(self, cookie: str | None, row: Any, now: datetime) -> Session | None:
         """The :class:`Session` of a row from :meth:`read`, after the transaction: an expired
         one is deleted (None), an active one's ``last_seen_at`` moved on now and then."""
