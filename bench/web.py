@@ -124,6 +124,7 @@ async def _load(
     timings: dict[str, list[float]] = {}
     cpu: dict[str, float] = {}
     pids = _tree(server)
+    started = {pid: _cpu_seconds([pid]) for pid in pids}
     async with httpx.AsyncClient(
         base_url=base,
         timeout=60,
@@ -152,7 +153,10 @@ async def _load(
             await asyncio.gather(*(worker() for _ in range(concurrency)))
             cpu[url] = (_cpu_seconds(pids) - used) / requests * 1000
             timings[url] = samples
-    return {"timings": timings, "cpu": cpu, "processes": len(pids)}
+    # How the work was shared between the processes (the web processes' connections are
+    # spread by the kernel at accept time).
+    shares = sorted((_cpu_seconds([pid]) - started[pid] for pid in pids), reverse=True)
+    return {"timings": timings, "cpu": cpu, "processes": len(pids), "shares": shares}
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -283,6 +287,8 @@ def report(measured: dict[str, Any], args: argparse.Namespace, workers: int) -> 
         )
     pages = [cpu[url] for url in timings if url != BASELINE]
     print(f"server CPU per request, pages and listings: mean {statistics.mean(pages):.1f} ms")
+    shares = ", ".join(f"{s:.1f}" for s in measured["shares"])
+    print(f"server CPU seconds per process, most busy first: {shares}")
     print(f"worst p95: {worst:.1f} ms (target {TARGET_MS:.0f} ms)")
     # Shared machines: the figures mean little if other work competes for the cores.
     load1, load5, _ = os.getloadavg()
