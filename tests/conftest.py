@@ -11,8 +11,12 @@ import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.support.mailservers import Mailbox, Webhook
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
@@ -23,6 +27,9 @@ SHARED = next(
 )
 REFERENCE = SHARED / "reference"
 
+#: kept from the machine: the PostgreSQL of the tests, and the choice of the norme validator's
+#: path (the whole suite can run on the pure-Python path; CI requires the compiled one)
+_KEPT_VARS = ("DSNLINK_TEST_PG_URL", "DSNLINK_NO_SPEEDUPS", "DSNLINK_REQUIRE_SPEEDUPS")
 _PROXY_VARS = (
     "http_proxy",
     "https_proxy",
@@ -52,7 +59,7 @@ def hermetic_env(
 ) -> Iterator[Path]:
     """No proxy, no DSNLINK_* from the machine, a fresh data folder, cheap password hashing."""
     for name in list(os.environ):
-        if name.startswith("DSNLINK_") and name != "DSNLINK_TEST_PG_URL":
+        if name.startswith("DSNLINK_") and name not in _KEPT_VARS:
             monkeypatch.delenv(name, raising=False)
     for name in _PROXY_VARS:
         monkeypatch.delenv(name, raising=False)
@@ -90,7 +97,7 @@ def fresh_pg_url(pg_url: str) -> Iterator[str]:
     """A new, empty PostgreSQL database on the test server, dropped afterwards.
 
     Each test gets its own database so that parallel runs (xdist, several checkouts) never see
-    each other's rows.
+    each other's rows. Its commits do not wait for the disk (``synchronous_commit = off``).
     """
     import uuid
 
@@ -102,6 +109,10 @@ def fresh_pg_url(pg_url: str) -> Iterator[str]:
     conninfo = admin.render_as_string(hide_password=False)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
+        # A commit does not wait for the disk: what the tests prove (transactions, locks,
+        # crashes of our processes) is the same, without an fsync per commit on a shared
+        # machine. Losing the last commits only follows a crash of the server itself.
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     try:
         yield (
             make_url(pg_url)
@@ -111,6 +122,24 @@ def fresh_pg_url(pg_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def smtp() -> Iterator[Mailbox]:
+    """A real SMTP server on 127.0.0.1; its mailbox keeps every mail it accepted."""
+    from tests.support.mailservers import smtp_server
+
+    with smtp_server() as box:
+        yield box
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    """An HTTP server on 127.0.0.1 keeping the JSON body of every POST to its ``url``."""
+    from tests.support.mailservers import webhook_server
+
+    with webhook_server() as hook:
+        yield hook
 
 
 @pytest.fixture(scope="session")

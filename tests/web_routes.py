@@ -80,6 +80,8 @@ def _identity(password: bool = True) -> dict[str, Any]:
 
 #: An employer SIRET no installation of the tests has (changes answer 404 once allowed).
 EMPLOYER = "35600000000048"
+#: A backup folder that does not exist: allowed callers get the folder's error, nothing saved.
+MISSING_FOLDER = "/nonexistent/dsnlink-route-rights"
 #: Not a DSN: allowed callers get a check report saying so, never a deposit.
 DSN_FILE = ("notes.txt", b"ceci n'est pas une DSN\n", "text/plain")
 
@@ -279,6 +281,20 @@ ROUTES: list[RouteCase] = [
         needs(C),
         url=f"/employeurs/{EMPLOYER}/detacher/{{target}}",
     ),
+    RouteCase(
+        "POST",
+        "/employeurs/{siret}/reglages",
+        needs(C),
+        url=f"/employeurs/{EMPLOYER}/reglages",
+        form={"due_day": "5", "test_first": "oui"},
+    ),
+    RouteCase(
+        "PUT",
+        "/api/v1/employers/{siret}/policy",
+        needs(C),
+        url=f"/api/v1/employers/{EMPLOYER}/policy",
+        json={"due_day": 5, "test_first": True},
+    ),
     RouteCase("GET", "/api/v1/employers", one_of(C, D)),
     RouteCase("POST", "/api/v1/employers", needs(C), json={"siret": "73282932000074", "name": "E"}),
     RouteCase("DELETE", "/api/v1/employers/{siret}", needs(C), url=f"/api/v1/employers/{EMPLOYER}"),
@@ -347,6 +363,12 @@ ROUTES: list[RouteCase] = [
         one_of(A, C),
         form={"fichier": "dsnlink-backup-20260101T000000000000Z.tar.gz"},
     ),
+    RouteCase(
+        "POST",
+        "/maintenance/sauvegardes/programmation",
+        one_of(A, C),
+        form={"frequency": "daily", "at": "02:00", "target": MISSING_FOLDER, "keep": "3"},
+    ),
     RouteCase("GET", "/maintenance/workers", one_of(A, C)),
     RouteCase("GET", "/api/v1/maintenance/health", one_of(A, C)),
     RouteCase("GET", "/api/v1/maintenance/backups", one_of(A, C)),
@@ -356,6 +378,12 @@ ROUTES: list[RouteCase] = [
         "/api/v1/maintenance/backups/verify",
         one_of(A, C),
         json={"file": "dsnlink-backup-20260101T000000000000Z.tar.gz"},
+    ),
+    RouteCase(
+        "PUT",
+        "/api/v1/maintenance/backups/schedule",
+        one_of(A, C),
+        json={"frequency": "daily", "target": MISSING_FOLDER},
     ),
     RouteCase("GET", "/api/v1/maintenance/task", one_of(A, C)),
     RouteCase("GET", "/api/v1/maintenance/workers", one_of(A, C)),

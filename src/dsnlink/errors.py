@@ -396,6 +396,20 @@ class ServiceUnavailable(PortalError):
     retryable = True
 
 
+class RateLimited(ServiceUnavailable):
+    """A 429 that is not about a listing's window: the portal asks to slow down."""
+
+    code = "portal.rate_limited"
+    default_message = "Net-entreprises limite le nombre d'appels (429)."
+    default_remedy = "dsnlink attend puis réessaie de lui-même ; rien à faire."
+
+    @property
+    def retry_after(self) -> int | None:
+        """Seconds the portal asked to wait (``Retry-After``), if it said."""
+        value = self.context.get("retry_after_seconds")
+        return value if isinstance(value, int) else None
+
+
 class ProtocolError(PortalError):
     code = "portal.protocol"
     default_message = "Net-entreprises a renvoyé une réponse inattendue."

@@ -134,6 +134,12 @@ class Settings(BaseSettings):
         le=60,
         description="Réseau: how often due deposits and polls are put in the job queue.",
     )
+    worker_backup_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=60,
+        description="Réseau: how often the workers look whether a scheduled backup is due.",
+    )
     worker_heartbeat_seconds: float = Field(
         default=10, gt=0, description="Réseau: how often a worker tells the database it is alive."
     )

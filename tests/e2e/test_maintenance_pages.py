@@ -52,3 +52,54 @@ def test_health_backup_and_runner_pages(served: Served, page: Any, shot: Shot) -
     assert page.locator("#executeur").get_attribute("data-state") == "here"
     assert "Il tourne dans ce serveur" in page.inner_text("#executeur")
     shot(page, "maintenance-workers")
+
+
+def test_employer_settings_and_backup_schedule_forms(
+    served: Served, page: Any, shot: Shot, tmp_path: Path
+) -> None:
+    login(page, served, "Administrateur", ADMIN_PASSWORD)
+    # Employeurs: add one, then set its due day and "test d'abord" on its row.
+    page.goto(served.url + "employeurs")
+    page.fill("#siret", "356 000 000 00048")
+    page.fill("#name", "Boulangerie Martin")
+    with page.expect_navigation():
+        page.click("#ajout-employeur button[type=submit]")
+    row = page.locator("form.reglages[data-siret='35600000000048']")
+    assert row.locator("select[name=due_day]").input_value() == "15"
+    row.locator("select[name=due_day]").select_option("5")
+    row.locator("input[name=test_first]").check()
+    with page.expect_navigation():
+        row.locator("button[type=submit]").click()
+    row = page.locator("form.reglages[data-siret='35600000000048']")
+    assert row.locator("select[name=due_day]").input_value() == "5"
+    assert row.locator("input[name=test_first]").is_checked()
+    shot(page, "employeurs-reglages")
+
+    # Sauvegardes: no schedule yet, so the form is open; a missing folder is refused in French.
+    page.goto(served.url + "maintenance/sauvegardes")
+    form = page.locator("#programmation-form")
+    assert form.is_visible()
+    form.locator("#frequency").select_option("weekly")
+    form.locator("#weekday").select_option("mardi")
+    form.locator("#at").fill("03:30")
+    form.locator("#target").fill(str(tmp_path / "absent"))
+    form.locator("#keep").fill("4")
+    with page.expect_navigation():
+        form.locator("#programmer-bouton").click()
+    assert "n'existe pas" in page.inner_text("[role=alert]")
+    folder = tmp_path / "programmees"
+    folder.mkdir()
+    form = page.locator("#programmation-form")
+    form.locator("#target").fill(str(folder))
+    with page.expect_navigation():
+        form.locator("#programmer-bouton").click()
+    assert "Programmation des sauvegardes enregistrée." in page.inner_text("[role=status]")
+    planned = page.inner_text("#programmation")
+    assert "chaque mardi à 03:30" in planned and "les 4 plus récentes gardées" in planned
+    assert str(folder) in page.inner_text("#dossier")
+    shot(page, "maintenance-programmation")
+
+    # Both changes are in the journal, with who made them.
+    page.goto(served.url + "journal")
+    journal = page.inner_text("main")
+    assert "employer.policy" in journal and "backup.schedule" in journal

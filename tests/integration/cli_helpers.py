@@ -10,6 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 ADMIN_PW = "admin-password-1"
+# ``dsnlink identity set`` for the usual test declarant; the password follows on stdin.
+SET_DECLARANT = (
+    "identity", "set", "--siret", "99900000300015",
+    "--nom", "declarant", "--prenom", "declarant", "--password-stdin",
+)  # fmt: skip
 
 
 @dataclass

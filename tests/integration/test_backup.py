@@ -27,7 +27,7 @@ from dsnlink.maintenance.retention import apply_retention, list_backups, remove_
 from dsnlink.settings import get_settings
 from dsnlink.store import open_database
 from tests.conftest import ROOT, SRC
-from tests.integration.cli_helpers import ADMIN_PW, invoke
+from tests.integration.cli_helpers import ADMIN_PW, SET_DECLARANT, invoke
 from tests.support.ledger_fill import fill, return_content
 
 CANARY = "CANARY-bkp-s3cr3t-77"
@@ -252,15 +252,7 @@ def test_master_key_and_secrets_never_in_clear_in_a_backup(
 ) -> None:
     _init(hermetic_env)
     r = invoke(
-        "identity",
-        "set",
-        "--siret",
-        "99900000300015",
-        "--nom",
-        "declarant",
-        "--prenom",
-        "declarant",
-        "--password-stdin",
+        *SET_DECLARANT,
         input=CANARY + "\n",
         DSNLINK_PASSWORD=ADMIN_PW,
     )

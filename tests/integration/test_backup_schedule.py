@@ -9,8 +9,6 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,36 +31,7 @@ from dsnlink.pipeline.setup import SystemClock, open_pipeline
 from dsnlink.settings import get_settings
 from dsnlink.setup import App, open_app
 from tests.integration.cli_helpers import ADMIN_PW, invoke
-
-
-class _Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
-        return "250 OK"
-
-    def subjects(self) -> list[str]:
-        return [str(m["Subject"]) for m in self.messages]
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, _Mailbox]]:
-    import socket
-
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    box = _Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, box
-    finally:
-        controller.stop()
+from tests.support.mailservers import Mailbox
 
 
 @pytest.fixture
@@ -81,14 +50,13 @@ T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
 
 def test_retention_keeps_exactly_n_and_ignores_partial_files(
-    app: App, smtp: tuple[int, _Mailbox], tmp_path: Path
+    app: App, smtp: Mailbox, tmp_path: Path
 ) -> None:
-    port, box = smtp
     target = tmp_path / "sauvegardes"
     target.mkdir()
     schedule = parse_schedule(frequency="daily", at="02:00", target=target, keep=3)
     save_schedule(app.store, schedule, now=T0)
-    with _pipeline(app, port) as pipeline:
+    with _pipeline(app, smtp.port) as pipeline:
         # Same day, after the slot but before the schedule existed: nothing due.
         assert run_due(app.settings, app.db, pipeline, now=T0).status == "none"
         for day in range(1, 7):
@@ -106,27 +74,26 @@ def test_retention_keeps_exactly_n_and_ignores_partial_files(
         names = [b.path.name for b in list_backups(target)]
         assert len(names) == 3 and all(b.good for b in list_backups(target))
         assert names[-1].startswith(f"{archive.PREFIX}20261108T030000")  # the newest kept
-    assert box.messages == []
+    assert smtp.messages == []
 
 
 def test_moved_or_unwritable_target_alerts_once_per_slot_then_overdue(
-    app: App, smtp: tuple[int, _Mailbox], tmp_path: Path
+    app: App, smtp: Mailbox, tmp_path: Path
 ) -> None:
-    port, box = smtp
     target = tmp_path / "sauvegardes"
     target.mkdir()
     save_schedule(app.store, parse_schedule(frequency="daily", at="02:00", target=target), now=T0)
-    with _pipeline(app, port) as pipeline:
+    with _pipeline(app, smtp.port) as pipeline:
         day1 = T0 + timedelta(days=1, hours=-10, minutes=-30)  # 01:30 UTC: 30 min after the slot
         assert run_due(app.settings, app.db, pipeline, now=day1).status == "backed_up"
         target.rename(tmp_path / "renommé")  # the folder was moved
         day2 = day1 + timedelta(days=1)
         outcome = run_due(app.settings, app.db, pipeline, now=day2)
         assert outcome.status == "failed" and "n'existe pas" in (outcome.error or "")
-        _wait_for(lambda: len(box.messages) == 1)
-        mail = box.messages[0]
-        assert mail["Subject"] == "[dsnlink] La sauvegarde programmée a échoué"
-        body = mail.get_content()
+        _wait_for(lambda: len(smtp.messages) == 1)
+        mail = smtp.messages[0]
+        assert mail.subject == "[dsnlink] La sauvegarde programmée a échoué"
+        body = mail.text()
         assert "n'existe pas" in body and "dsnlink backup schedule set" in body
         assert str(target) in body
         state = backup_state(app.db)
@@ -136,14 +103,14 @@ def test_moved_or_unwritable_target_alerts_once_per_slot_then_overdue(
         assert run_due(app.settings, app.db, pipeline, now=later).status == "waiting"
         overdue = day2 + timedelta(hours=3)
         assert run_due(app.settings, app.db, pipeline, now=overdue).status == "failed"
-        _wait_for(lambda: len(box.messages) == 2)
-        assert box.subjects()[1] == "[dsnlink] Sauvegarde en retard"
+        _wait_for(lambda: len(smtp.messages) == 2)
+        assert smtp.subjects()[1] == "[dsnlink] Sauvegarde en retard"
         assert (
             run_due(app.settings, app.db, pipeline, now=overdue + timedelta(hours=1)).status
             == "failed"
         )
         time.sleep(0.2)
-        assert len(box.messages) == 2
+        assert len(smtp.messages) == 2
 
         # The folder is back but read-only: its own message, next slot, a new alert.
         target.mkdir()
@@ -152,8 +119,8 @@ def test_moved_or_unwritable_target_alerts_once_per_slot_then_overdue(
             day3 = day2 + timedelta(days=1)
             outcome = run_due(app.settings, app.db, pipeline, now=day3)
             assert outcome.status == "failed" and "ne peut pas écrire" in (outcome.error or "")
-            _wait_for(lambda: len(box.messages) == 3)
-            assert "ne peut pas écrire" in box.messages[2].get_content()
+            _wait_for(lambda: len(smtp.messages) == 3)
+            assert "ne peut pas écrire" in smtp.messages[2].text()
         finally:
             _make_writable(target)
         # Fixed: the next run succeeds, and the doctor is happy again.
@@ -220,10 +187,7 @@ def test_schedule_set_checks_the_folder_at_once(app: App, tmp_path: Path) -> Non
     assert r.code == 4
 
 
-def test_the_runner_takes_the_scheduled_backup(
-    app: App, smtp: tuple[int, _Mailbox], tmp_path: Path
-) -> None:
-    port, _ = smtp
+def test_the_runner_takes_the_scheduled_backup(app: App, smtp: Mailbox, tmp_path: Path) -> None:
     target = tmp_path / "sauvegardes"
     target.mkdir()
     # Set yesterday: today's slot is due as soon as the runner looks.
@@ -232,7 +196,7 @@ def test_the_runner_takes_the_scheduled_backup(
         parse_schedule(frequency="daily", at="00:00", target=target),
         now=datetime.now(UTC) - timedelta(days=2),
     )
-    with _pipeline(app, port) as pipeline:
+    with _pipeline(app, smtp.port) as pipeline:
         runner = Runner(pipeline, periodic=[BackupStep(app.settings, app.db, pipeline)])
         thread = threading.Thread(
             target=runner.run_forever, kwargs={"interval": 0.05, "sync_every": 1}, daemon=True

@@ -12,7 +12,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.integration.cli_helpers import ADMIN_PW, Result, invoke, run
+from tests.integration.cli_helpers import ADMIN_PW, SET_DECLARANT, Result, invoke, run
 
 CANARY = "CANARY-s3cr3t-Zq81"
 DUPONT_PW = "dupont-password-1"
@@ -305,15 +305,7 @@ def test_real_command_with_a_canary(hermetic_env: Path) -> None:
     cli = Session(run)
     assert cli("init", "--json", DSNLINK_ADMIN_PASSWORD=ADMIN_PW).code == 0
     r = cli(
-        "identity",
-        "set",
-        "--siret",
-        "99900000300015",
-        "--nom",
-        "declarant",
-        "--prenom",
-        "declarant",
-        "--password-stdin",
+        *SET_DECLARANT,
         input=CANARY + "\n",
     )
     assert r.code == 0, r.stderr
@@ -337,15 +329,7 @@ def test_corrupted_row_is_a_clear_error(hermetic_env: Path) -> None:
     env = {"DSNLINK_PASSWORD": ADMIN_PW}
     assert invoke("init", DSNLINK_ADMIN_PASSWORD=ADMIN_PW).code == 0
     r = invoke(
-        "identity",
-        "set",
-        "--siret",
-        "99900000300015",
-        "--nom",
-        "declarant",
-        "--prenom",
-        "declarant",
-        "--password-stdin",
+        *SET_DECLARANT,
         input="Refonte01\n",
         **env,
     )

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections import Counter
-from collections.abc import Iterator
-from email import message_from_bytes, policy
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,41 +16,16 @@ from dsnlink.pipeline.setup import open_pipeline
 from dsnlink.pipeline.states import EnvoiState as S
 from dsnlink.simulator import AccountSpec, SimulatorConfig
 from dsnlink.simulator.server import running_simulator
+from tests.support.mailservers import Mailbox
 
 from .pipeline_world import DECLARANT, SimulatorClock, build_world, dsn_for, siret
 
 CANARY = "CANARY-s3cr3t-wrong-7"
 
 
-class _Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, _Mailbox]]:
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    box = _Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, box
-    finally:
-        controller.stop()
-
-
 def test_wrong_password_one_attempt_held_others_go_alert_sent(
-    tmp_path: Path, smtp: tuple[int, _Mailbox], capfd: pytest.CaptureFixture[str]
+    tmp_path: Path, smtp: Mailbox, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    port, box = smtp
     martin = (siret(424242), "MARTIN", "Paul", "Le-bon-mot-de-passe-1")
     with running_simulator() as sim:
         sim.add_account(
@@ -65,7 +36,7 @@ def test_wrong_password_one_attempt_held_others_go_alert_sent(
             tmp_path / "data", sim, employers=3, users=(("dupont", DECLARANT), ("martin", wrong))
         )
         dupont_sirets, martin_sirets = world.employers[:3], world.employers[3:]
-        alerts = SmtpAlertSink("127.0.0.1", port, "dsnlink@localhost", ["paie@example.org"])
+        alerts = SmtpAlertSink(smtp.host, smtp.port, "dsnlink@localhost", ["paie@example.org"])
         with world.app, open_pipeline(world.app, clock=SimulatorClock(sim), alerts=alerts) as p:
             ids: dict[str, list[str]] = {"dupont": [], "martin": []}
             for n, number in enumerate(world.employers):
@@ -82,9 +53,8 @@ def test_wrong_password_one_attempt_held_others_go_alert_sent(
             assert states[martin[0]] == "wrong_credentials" and states[DECLARANT[0]] == "ok"
         assert len(sim.simulator.deposits()) == 3
         assert not any(d.get("siret") in martin_sirets for d in sim.simulator.deposits())
-    (mail,) = box.messages
-    parsed = message_from_bytes(mail.content, policy=policy.default)
-    assert "Identifiants Net-entreprises refusés" in parsed["Subject"]
+    (mail,) = smtp.messages
+    assert "Identifiants Net-entreprises refusés" in mail.subject
     assert CANARY.encode() not in mail.content
     out, err = capfd.readouterr()
     assert CANARY not in out + err

@@ -307,6 +307,32 @@ def test_window_too_wide(server: RunningSimulator) -> None:
     assert caught.value.allowed_minutes == 60
 
 
+def test_a_rate_limiting_429_on_the_deposit_listing_is_waited_out(
+    server: RunningSimulator,
+) -> None:
+    """A 429 without a window hint (and a Retry-After): rate limiting, asked again; if the
+    portal keeps refusing, RateLimited says how long to wait."""
+    from dsnlink.errors import RateLimited
+
+    limited = {"route": "list_deposits", "kind": "status", "status": 429}
+    server.add_fault(FaultRule(**limited, headers={"Retry-After": "1"}))  # type: ignore[arg-type]
+    with portal(server) as c:
+        token = c.authenticate(DECLARANT)
+        c.deposit(token, small_dsn())
+        now = server.simulator.now()
+        listed = c.list_deposits(token, now - timedelta(minutes=30), now + timedelta(minutes=1))
+        assert len(listed) == 1
+        seen = server.simulator.requests("list_deposits")
+        assert [(r["status"], r["fault"]) for r in seen] == [(429, "status"), (200, None)]
+        server.add_fault(
+            FaultRule(**limited, headers={"Retry-After": "1"}, count=None)  # type: ignore[arg-type]
+        )
+        with pytest.raises(RateLimited) as caught:
+            c.list_deposits(token, now - timedelta(minutes=30), now + timedelta(minutes=1))
+    assert caught.value.retry_after == 1 and caught.value.code == "portal.rate_limited"
+    assert len(server.simulator.requests("list_deposits")) == 2 + 3  # three attempts
+
+
 def test_unknown_flow(server: RunningSimulator) -> None:
     with portal(server) as c, pytest.raises(PortalNotFound):
         c.list_flow_returns(c.authenticate(DECLARANT), "ZZZZZZZZZZZZZZZZZZZZZZ9")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.cli_helpers import ADMIN_PW, invoke, run
+from tests.integration.cli_helpers import ADMIN_PW, SET_DECLARANT, invoke, run
 
 pytestmark = pytest.mark.pg
 
@@ -35,15 +35,7 @@ def test_reseau_init_and_use(hermetic_env: Path, fresh_pg_url: str) -> None:
     r = invoke("users", "list", "--json", **env)
     assert r.code == 0, r.stderr
     r = invoke(
-        "identity",
-        "set",
-        "--siret",
-        "99900000300015",
-        "--nom",
-        "declarant",
-        "--prenom",
-        "declarant",
-        "--password-stdin",
+        *SET_DECLARANT,
         input=CANARY + "\n",
         **env,
     )

@@ -56,6 +56,29 @@ def _init_with_due_slot(
     return slot, at
 
 
+#: Seconds between two looks of the workers for a due backup, in these tests.
+TICK = 2
+
+
+def _last_backup_tick(url: str) -> int:
+    """The latest tick (Unix time) at which the workers deferred the backup check, once every
+    check deferred has run (0 while one waits or runs)."""
+    import psycopg
+
+    from dsnlink.jobs.queue import BACKUP_TASK
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT max(defer_timestamp), (SELECT count(*) FROM procrastinate_jobs "
+            "WHERE task_name = %(t)s AND status IN ('todo', 'doing')) "
+            "FROM procrastinate_periodic_defers WHERE task_name = %(t)s",
+            {"t": BACKUP_TASK},
+        ).fetchone()
+    if row is None or row[1]:
+        return 0
+    return int(row[0] or 0)
+
+
 def test_two_workers_take_a_due_slot_once(
     monkeypatch: pytest.MonkeyPatch, hermetic_env: Path, tmp_path: Path, fresh_pg_url: str
 ) -> None:
@@ -67,6 +90,9 @@ def test_two_workers_take_a_due_slot_once(
         "DSNLINK_DATA_DIR": str(hermetic_env),
         "DSNLINK_DATABASE_URL": url,
         "DSNLINK_WORKER_HEARTBEAT_SECONDS": "0.5",
+        # The workers look for a due backup every TICK seconds instead of every minute: the
+        # same periodic task, its ticks seen in seconds rather than waited for in minutes.
+        "DSNLINK_WORKER_BACKUP_SECONDS": str(TICK),
         "DSNLINK_LOG_LEVEL": "WARNING",
     }
     logs = [tmp_path / f"worker-{n}.log" for n in range(2)]
@@ -82,17 +108,20 @@ def test_two_workers_take_a_due_slot_once(
                 )
             )
     try:
-        # The first minute tick (or the one a worker catches up at start) takes the backup.
+        # The first tick (or the one a worker catches up at start) takes the backup.
         deadline = time.monotonic() + 120
         while not [b for b in list_backups(target) if b.good]:
             assert time.monotonic() < deadline, "no scheduled backup: " + "".join(
                 p.read_text(errors="replace") for p in logs
             )
             assert all(w.poll() is None for w in workers), "a worker died"
-            time.sleep(0.5)
-        # Both workers keep looking every minute: past the next tick, still one archive.
-        now = datetime.now(UTC)
-        time.sleep(60 - now.second + 8)
+            time.sleep(0.2)
+        # The workers keep looking at every tick: several ticks later, still one archive.
+        taken = int(time.time())
+        deadline = time.monotonic() + 60
+        while _last_backup_tick(url) < taken + 3 * TICK:
+            assert time.monotonic() < deadline, "the workers stopped looking"
+            time.sleep(0.2)
         assert all(w.poll() is None for w in workers), "a worker died"
     finally:
         for w in workers:

@@ -72,6 +72,7 @@ def template(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     admin = server.render_as_string(hide_password=False)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     url = server.set(database=name).render_as_string(hide_password=False)
     data_dir = tmp_path_factory.mktemp("reseau-template")
     try:
@@ -104,6 +105,8 @@ def _copy(template: Template, database_url: str, tmp_path: Path, sim: RunningSim
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE "{target.database}"')
         conn.execute(f'CREATE DATABASE "{target.database}" TEMPLATE "{source}"')
+        # Per-database settings are not copied from a template.
+        conn.execute(f'ALTER DATABASE "{target.database}" SET synchronous_commit = off')
     data_dir = tmp_path / "data"
     shutil.copytree(template.data_dir, data_dir)
     control = SimulatorControl(sim.base_url)
@@ -146,6 +149,7 @@ def test_workers_deposit_everything_once_despite_a_killed_worker(
         assert len(SqlLedger(world.app.db).envois(states=[EnvoiState.QUEUED])) == DEPOSITS
         log("copied")
         fleet.start(workers)
+        log("started")
         try:
             # Mid-run: a fifth of the deposits made, one worker dies without a word.
             _wait_for(
@@ -165,6 +169,7 @@ def test_workers_deposit_everything_once_despite_a_killed_worker(
             )
         finally:
             codes = fleet.stop()
+            log("stopped")
         status = queue_status(world.app.db)
         ledger = SqlLedger(world.app.db)
         envois = ledger.envois()

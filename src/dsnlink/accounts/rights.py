@@ -47,6 +47,7 @@ class Operation(StrEnum):
     DEADLINES_READ = "deadlines.read"
     MAINTENANCE_READ = "maintenance.read"
     BACKUP_RUN = "backup.run"
+    BACKUP_SCHEDULE = "backup.schedule"
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,8 @@ RULES: dict[Operation, Rule] = {
     Operation.MAINTENANCE_READ: Rule(_any({A}, {C}), _any({A}, {C})),
     # Taking or verifying a backup now (restoring stays a command on the machine).
     Operation.BACKUP_RUN: Rule(_any({A}, {C}), _any({A}, {C})),
+    # Setting the backup schedule (when, where, how many kept): the same people.
+    Operation.BACKUP_SCHEDULE: Rule(_any({A}, {C}), _any({A}, {C})),
 }
 
 #: Operations that must never leave the installation without an active administrator.

@@ -10,7 +10,6 @@ import click
 from rich.markup import escape
 
 from dsnlink.cli.output import console, emit, json_option
-from dsnlink.errors import PermissionDenied
 from dsnlink.settings import get_settings
 
 # Folders are checked by dsnlink itself, with its French messages (moved, not writable…).
@@ -158,10 +157,9 @@ def schedule_set(
     json_output: bool,
 ) -> None:
     """Programme les sauvegardes ; le dossier est vérifié tout de suite (existe, accessible en
-    écriture, assez de place). Il faut le droit « configuration »."""
+    écriture, assez de place). Il faut le droit « administration » ou « configuration »."""
     from dsnlink.cli._session import acting_user, open_installation
     from dsnlink.maintenance.schedule import parse_schedule, save_schedule
-    from dsnlink.store.records import Module
 
     wanted = parse_schedule(
         frequency=frequency,
@@ -174,11 +172,7 @@ def schedule_set(
     )
     with open_installation() as app:
         user = acting_user(app, as_login).user
-        if not user.has(Module.CONFIGURATION):
-            raise PermissionDenied(
-                "Programmer les sauvegardes demande le droit « configuration ».", login=user.login
-            )
-        saved = save_schedule(app.store, wanted)
+        saved = save_schedule(app.store, wanted, actor=user)
     _emit_schedule(saved.to_dict() | {"description": saved.describe()}, json_output)
 
 

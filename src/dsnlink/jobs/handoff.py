@@ -9,6 +9,9 @@ and it does not share the workers' lock per identity. So:
   the job queue, and the command waits for the workers to do them;
 - otherwise, if it gets the single-runner lock, the command runs the steps itself;
 - if a ``dsnlink run`` holds that lock, the command waits for it to do them.
+
+The web's "run now" uses the same in-process path (:func:`run_due_here`) but never waits: a
+page answers at once, and says when someone else does the work.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 from dsnlink.errors import RunnerBusy
 from dsnlink.jobs.locks import runner_lock
@@ -51,7 +55,28 @@ def _wait(done: Callable[[], bool], timeout: float) -> bool:
     return True
 
 
-def _in_process(app: App, pipeline: Pipeline, work: Callable[[Runner], int]) -> int | None:
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class DueRun:
+    """What a run of the due steps in this process did."""
+
+    steps: int
+    #: Returns found by the declarant-wide listing (0 when it was not asked for).
+    listed: int = 0
+
+
+def _run_due(runner: Runner, *, sync: bool) -> DueRun:
+    steps = runner.run_until_idle()
+    listed = 0
+    if sync:
+        listed = runner.sync_returns()
+        steps += runner.run_until_idle()  # the polls the listing made due
+    return DueRun(steps, listed)
+
+
+def _in_process(app: App, pipeline: Pipeline, work: Callable[[Runner], _T]) -> _T | None:
     """``work`` on a runner of this process if the single-runner lock is free; else None."""
     settings = app.settings
     runner = Runner(
@@ -81,9 +106,9 @@ def advance_envois(
         _defer_steps(app, pipeline, ids)
         return "workers" if _wait(settled, timeout) else "workers-timeout"
 
-    def work(runner: Runner) -> int:
+    def work(runner: Runner) -> DueRun:
         runner.on_step = on_step
-        return runner.run_until_idle()
+        return _run_due(runner, sync=False)
 
     if _in_process(app, pipeline, work) is not None:
         return "here"
@@ -116,13 +141,18 @@ def sync_returns(app: App, pipeline: Pipeline, *, timeout: float = WAIT_SECONDS)
         _defer_syncs(app, pipeline, timeout)
         return None
 
-    def work(runner: Runner) -> int:
-        runner.run_until_idle()
-        listed = runner.sync_returns()
-        runner.run_until_idle()
-        return listed
+    done = _in_process(app, pipeline, lambda runner: _run_due(runner, sync=True))
+    return None if done is None else done.listed
 
-    return _in_process(app, pipeline, work)
+
+def run_due_here(app: App, pipeline: Pipeline, *, sync: bool = False) -> DueRun | None:
+    """The due steps now in this process, then with ``sync`` the declarant-wide returns
+    listing and the polls it made due. None at once, without waiting, when a ``dsnlink run``
+    or workers hold the database: they do the work."""
+    done = _in_process(app, pipeline, lambda runner: _run_due(runner, sync=sync))
+    if done is None:
+        log.info("handoff_runner_busy")
+    return done
 
 
 def _defer_syncs(app: App, pipeline: Pipeline, timeout: float) -> None:

@@ -72,6 +72,7 @@ MAX_STEP_FAILURES = 3
 @dataclass(frozen=True)
 class QueueTuning:
     dispatch_seconds: int = 5
+    backup_seconds: int = 60
     heartbeat_seconds: float = 10
     stalled_seconds: float = 60
     sync_minutes: int = 15
@@ -80,6 +81,7 @@ class QueueTuning:
     def from_settings(cls, settings: Settings) -> QueueTuning:
         return cls(
             dispatch_seconds=settings.worker_dispatch_seconds,
+            backup_seconds=settings.worker_backup_seconds,
             heartbeat_seconds=settings.worker_heartbeat_seconds,
             stalled_seconds=settings.worker_stalled_seconds,
             sync_minutes=settings.worker_sync_minutes,
@@ -166,7 +168,11 @@ def build_queue(database_url: str, tuning: QueueTuning | None = None) -> procras
     async def deadline_alerts(context: procrastinate.JobContext, timestamp: int) -> int:
         return await asyncio.to_thread(alert_deadlines, pipeline_of(context))
 
-    @app.periodic(cron="* * * * *")
+    backup_every = (
+        "* * * * *" if tuning.backup_seconds >= 60 else f"* * * * * */{tuning.backup_seconds}"
+    )
+
+    @app.periodic(cron=backup_every)
     @app.task(name=BACKUP_TASK, pass_context=True, lock=BACKUP_TASK, queueing_lock=BACKUP_TASK)
     async def scheduled_backup(context: procrastinate.JobContext, timestamp: int) -> str:
         # The job only says "look now": the step knows the schedule, its slots and what was

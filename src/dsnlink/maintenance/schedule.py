@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dsnlink.accounts.base import authorise
+from dsnlink.accounts.rights import Operation
 from dsnlink.errors import DsnlinkError, InvalidInput
 from dsnlink.logs import get_logger
 from dsnlink.maintenance.backup import (
@@ -31,6 +33,7 @@ from dsnlink.pipeline.context import Pipeline
 from dsnlink.pipeline.model import Alert
 from dsnlink.settings import Settings
 from dsnlink.store import Database, SqlStore
+from dsnlink.store.records import NewAuditEntry, User
 
 log = get_logger("dsnlink.maintenance.schedule")
 
@@ -178,8 +181,21 @@ def load_schedule(db: Database) -> Schedule | None:
     return Schedule.from_dict(data) if isinstance(data, dict) else None
 
 
-def save_schedule(store: SqlStore, schedule: Schedule, *, now: datetime | None = None) -> Schedule:
-    """Check the target folder, then save. The first slot due is the next one from now."""
+def save_schedule(
+    store: SqlStore,
+    schedule: Schedule,
+    *,
+    now: datetime | None = None,
+    actor: User | None = None,
+) -> Schedule:
+    """Check the target folder, then save. The first slot due is the next one from now.
+
+    With ``actor`` (a person, from the CLI or the web), their ``backup.schedule`` right is
+    checked and the change audited in the same transaction."""
+    if actor is not None:
+        # Refused before the folder is looked at: its state is none of a refused caller's business.
+        with store.read() as r:
+            authorise(r, actor, Operation.BACKUP_SCHEDULE, None)
     target = schedule.target.expanduser().resolve()
     check_target(target)
     at = now or datetime.now(UTC)
@@ -194,6 +210,20 @@ def save_schedule(store: SqlStore, schedule: Schedule, *, now: datetime | None =
         since=at,
     )
     with store.write() as r:
+        if actor is not None:
+            fresh = authorise(r, actor, Operation.BACKUP_SCHEDULE, None)
+            r.audit.append(
+                NewAuditEntry(
+                    at=at,
+                    actor_user_id=fresh.id,
+                    actor_login=fresh.login,
+                    as_whom=None,
+                    action="backup.schedule",
+                    object_type="backup",
+                    object_id=None,
+                    detail={"schedule": saved.describe(), "enabled": saved.enabled},
+                )
+            )
         r.settings.put(STATE_SCOPE, SCHEDULE_KEY, saved.to_dict(), at)
     return saved
 

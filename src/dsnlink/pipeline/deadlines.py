@@ -38,6 +38,17 @@ def due_date(month: str, day: int) -> date:
     return date(year, nxt, day)
 
 
+def due_date_for(month: str, *days: int | None) -> date:
+    """The due date of ``month`` with the first day set among ``days`` (most specific first:
+    the employer's policy, the employer's record, the installation's default)."""
+    return due_date(month, next(d for d in days if d))
+
+
+def deadline_limit(due: date) -> datetime:
+    """The platform's limit for a due date: noon, Paris time."""
+    return datetime.combine(due, time(12, 0), PARIS)
+
+
 def previous_month(today: date) -> str:
     first = today.replace(day=1) - timedelta(days=1)
     return f"{first.month:02d}/{first.year}"
@@ -50,28 +61,29 @@ def deadlines(pipeline: Pipeline, *, month: str | None = None) -> list[Deadline]
     found: list[Deadline] = []
     for employer in pipeline.identities.employers():
         policy = pipeline.ledger.policy(employer.siret)
-        due = due_date(
-            month, policy.deadline_day or employer.due_day or pipeline.config.deadline_day
+        due = due_date_for(
+            month, policy.deadline_day, employer.due_day, pipeline.config.deadline_day
         )
-        limit = datetime.combine(due, time(12, 0), PARIS)
         envois = [
             e
             for e in pipeline.ledger.envois(siret=employer.siret, month=month)
             if e.declaration.is_real_monthly and e.role != "test"
         ]
-        found.append(_status(employer.siret, employer.name, month, due, limit, now, envois))
+        found.append(deadline_status(employer.siret, employer.name, month, due, now, envois))
     return found
 
 
-def _status(
+def deadline_status(
     siret: str,
     name: str,
     month: str,
     due: date,
-    limit: datetime,
     now: datetime,
     envois: list[Envoi],
 ) -> Deadline:
+    """Where the DSN of ``month`` of one employer stands at ``now``, from its real monthly
+    envois of that month (test deposits left out by the caller)."""
+    limit = deadline_limit(due)
     deposited = sorted(
         (e for e in envois if e.state in _DEPOSITED and e.deposited_at),
         key=lambda e: e.deposited_at or now,
@@ -108,8 +120,7 @@ def alert_deadlines(pipeline: Pipeline, *, month: str | None = None) -> int:
     for item in deadlines(pipeline, month=month):
         if item.status not in {"missing", "overdue"}:
             continue
-        limit = datetime.combine(item.due, time(12, 0), PARIS)
-        if limit - now > pipeline.config.deadline_warning:
+        if deadline_limit(item.due) - now > pipeline.config.deadline_warning:
             continue
         sent += raise_alert(
             pipeline,

@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from dsnlink.errors import NotFound
 from dsnlink.pipeline.model import PasRate
-from dsnlink.pipeline.sql import _rate as rate_from_row
+from dsnlink.pipeline.sql import pas_rate_from_row
 from dsnlink.pipeline.states import LABELS, EnvoiState
 from dsnlink.pipeline.tables import deposit_files, envois, pas_rates, return_files
 from dsnlink.store import tables as t
@@ -509,7 +509,7 @@ def rate_table(
     return RateTable(
         siret,
         month,
-        [rate_from_row(r) for r in rows],
+        [pas_rate_from_row(r) for r in rows],
         total,
         max(1, page),
         _per(per_page),
@@ -558,7 +558,7 @@ def all_rates(db: Database, siret: str, month: str) -> list[PasRate]:
             .where(p.employer_siret == siret, p.month == month)
             .order_by(p.nir, p.published_at.desc())
         )
-        return [rate_from_row(r) for r in rows]
+        return [pas_rate_from_row(r) for r in rows]
 
 
 # --- the journal -----------------------------------------------------------------------------
@@ -632,9 +632,7 @@ def deadline_board(
     employers, their policies, the month's envois) instead of two per employer; what they read
     is kept while the database does not change (the statuses depend on ``now``: computed each
     time)."""
-    from datetime import time as clock_time
-
-    from dsnlink.pipeline.deadlines import PARIS, _status, due_date
+    from dsnlink.pipeline.deadlines import deadline_status, due_date_for
 
     with db.read() as conn:
         employers, days, by_siret = cached(
@@ -642,9 +640,8 @@ def deadline_board(
         )
     board = []
     for siret, name, due_day in employers:
-        due = due_date(month, days.get(siret) or due_day or default_day)
-        limit = datetime.combine(due, clock_time(12, 0), PARIS)
-        item = _status(siret, name, month, due, limit, now, by_siret.get(siret, []))
+        due = due_date_for(month, days.get(siret), due_day, default_day)
+        item = deadline_status(siret, name, month, due, now, by_siret.get(siret, []))
         board.append(
             {
                 "siret": item.siret,
@@ -703,16 +700,3 @@ def _board_facts(
         )
         by_siret.setdefault(r.declared_siret, []).append(envoi)
     return employers, days, by_siret
-
-
-def test_first_policies(db: Database) -> dict[str, bool]:
-    """SIRET -> "deposit a test first" for every employer that has a policy row."""
-    from dsnlink.pipeline.tables import employer_policies
-
-    with db.read() as conn:
-        return {
-            siret: bool(flag)
-            for siret, flag in conn.execute(
-                select(employer_policies.c.siret, employer_policies.c.test_first)
-            )
-        }

@@ -15,7 +15,7 @@ The rules that keep a deposit from ever being made twice:
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dsnlink.errors import (
     ConnectError,
@@ -24,6 +24,7 @@ from dsnlink.errors import (
     NotFound,
     PortalError,
     ProxyError,
+    RateLimited,
     ReturnParseError,
     ServiceUnavailable,
     StateConflict,
@@ -240,7 +241,9 @@ def reconcile(pipeline: Pipeline, envoi_id: str) -> Envoi:
         return ledger.get_envoi(envoi.id)
     except PortalError as exc:
         log.warning("reconcile_listing_failed", envoi_id=envoi.id, error=exc.code)
-        return _reschedule(pipeline, envoi)
+        # Rate limited: not before the portal said (Retry-After), whatever the schedule.
+        wait = exc.retry_after if isinstance(exc, RateLimited) else None
+        return _reschedule(pipeline, envoi, at_least=timedelta(seconds=wait or 0))
     strangers = [d for d in listed if not ledger.envois(idflux=d.idflux)]
     peers = ledger.envois(states=[S.FATE_UNKNOWN, S.SENDING], identity_id=identity.id)
     now = pipeline.clock.now()
@@ -317,9 +320,9 @@ def _match(
     return None
 
 
-def _reschedule(pipeline: Pipeline, envoi: Envoi) -> Envoi:
+def _reschedule(pipeline: Pipeline, envoi: Envoi, *, at_least: timedelta = timedelta(0)) -> Envoi:
     schedule = pipeline.config.poll_schedule
-    delay = schedule[min(envoi.polls, len(schedule) - 1)]
+    delay = max(schedule[min(envoi.polls, len(schedule) - 1)], at_least)
     try:
         return pipeline.ledger.update(
             envoi.id,

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from dsnlink.errors import Conflict, NotFound, StateConflict
@@ -335,7 +336,7 @@ class SqlLedger:
             pas_rates.c.employer_siret, pas_rates.c.published_at, pas_rates.c.nir
         )
         with self.db.read() as conn:
-            return [_rate(r) for r in conn.execute(query)]
+            return [pas_rate_from_row(r) for r in conn.execute(query)]
 
     # cursors, alerts, policies
 
@@ -376,15 +377,19 @@ class SqlLedger:
         return EmployerPolicy(row.siret, row.deadline_day, row.test_first)
 
     def set_policy(self, policy: EmployerPolicy) -> None:
-        values = {"deadline_day": policy.deadline_day, "test_first": policy.test_first}
         with self.db.write(f"policy:{policy.siret}") as conn:
-            done = conn.execute(
-                update(employer_policies)
-                .where(employer_policies.c.siret == policy.siret)
-                .values(**values)
-            )
-            if done.rowcount == 0:
-                conn.execute(insert(employer_policies).values(siret=policy.siret, **values))
+            write_policy(conn, policy)
+
+
+def write_policy(conn: Connection, policy: EmployerPolicy) -> None:
+    """Insert or replace the policy of one employer, in the caller's transaction (so that a
+    change made by a person is written with its audit entry, or not at all)."""
+    values = {"deadline_day": policy.deadline_day, "test_first": policy.test_first}
+    done = conn.execute(
+        update(employer_policies).where(employer_policies.c.siret == policy.siret).values(**values)
+    )
+    if done.rowcount == 0:
+        conn.execute(insert(employer_policies).values(siret=policy.siret, **values))
 
 
 def _is_integrity(exc: BaseException) -> bool:
@@ -549,7 +554,9 @@ def _rate_values(r: PasRate) -> dict[str, Any]:
     }
 
 
-def _rate(row: Row[Any]) -> PasRate:
+def pas_rate_from_row(row: Row[Any]) -> PasRate:
+    """A row of ``pas_rates`` as a :class:`PasRate` (rates to the cent, as published)."""
+
     def dec(value: Any) -> Decimal | None:
         return None if value is None else Decimal(value).quantize(Decimal("0.01"))
 

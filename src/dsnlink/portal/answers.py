@@ -18,13 +18,14 @@ from dsnlink.errors import (
     PortalNotFound,
     ProtocolError,
     ProxyError,
+    RateLimited,
     RequestRefused,
     ServiceUnavailable,
     TokenRejected,
     WindowTooWide,
     WrongCredentials,
 )
-from dsnlink.portal.wire import Answer, allowed_minutes, realm_of
+from dsnlink.portal.wire import Answer, allowed_minutes, realm_of, retry_after_seconds
 
 AUTHENTICATE = "authenticate"
 
@@ -80,12 +81,15 @@ def error_for(answer: Answer, *, call: str, data_404: bool = False) -> PortalErr
     if status in (400, 422):
         return BadRequest(call=call, status=status)
     if status == 429:
+        # On a window listing a 429 means "window too wide" only when it says which window is
+        # allowed (Accept-Ranges); without that hint it is rate limiting, as on any other call:
+        # wait (Retry-After when given) and ask again, never shrink the window for it.
         allowed = allowed_minutes(answer)
-        if call.startswith("list_") and call != "list_flow_returns":
-            remedy = f"Demandez une période de {allowed} minutes au plus." if allowed else None
+        if allowed is not None and call.startswith("list_") and call != "list_flow_returns":
+            remedy = f"Demandez une période de {allowed} minutes au plus."
             return WindowTooWide(remedy=remedy, call=call, status=status, allowed_minutes=allowed)
-        return ServiceUnavailable(
-            "Net-entreprises limite le nombre d'appels (429).", call=call, status=status
+        return RateLimited(
+            call=call, status=status, retry_after_seconds=retry_after_seconds(answer)
         )
     if status == 404:
         if data_404:
@@ -98,6 +102,21 @@ def error_for(answer: Answer, *, call: str, data_404: bool = False) -> PortalErr
         call=call,
         status=status,
     )
+
+
+#: The longest ``Retry-After`` a call waits out in place; a longer one is left to the caller
+#: (the pipeline comes back to it at its next round, the Retry-After past).
+MAX_WAIT_IN_PLACE = 30.0
+
+
+def retry_wait(exc: Exception) -> bool | float:
+    """stamina's backoff hook: whether to try again, and after how long when the portal said
+    (a 429's ``Retry-After``); True lets stamina's backoff decide."""
+    if not is_retryable(exc):
+        return False
+    if isinstance(exc, RateLimited) and exc.retry_after is not None:
+        return float(exc.retry_after) if exc.retry_after <= MAX_WAIT_IN_PLACE else False
+    return True
 
 
 def is_retryable(exc: Exception) -> bool:

@@ -3,7 +3,9 @@
 Window listings accept at most 60 minutes per call (the portal says so in
 ``Accept-Ranges: minutes=0-60`` and answers 429 past it). :class:`WindowWalk` covers any period
 by stepping windows of the allowed width; after a 429 it shrinks to the announced width and asks
-again for the same window, which is a corrected request, not a blind retry.
+again for the same window, which is a corrected request, not a blind retry. A 429 without
+``Accept-Ranges`` is rate limiting (:class:`dsnlink.errors.RateLimited`), retried after its
+``Retry-After`` by the client like a 503.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Generic, TypeVar
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
-from dsnlink.errors import InvalidInput, WindowTooWide
+from dsnlink.errors import InvalidInput
 from dsnlink.portal.answers import error_for
 from dsnlink.portal.endpoints import Endpoints
 from dsnlink.portal.identity import Token
@@ -157,10 +159,7 @@ class WindowWalk(Generic[R]):
             self.announced = announced
             return
         if answer.status != 200:
-            error = error_for(answer, call=self.call)
-            if isinstance(error, WindowTooWide) and error.allowed_minutes is None:
-                error.context["allowed_minutes"] = announced or self.width
-            raise error
+            raise error_for(answer, call=self.call)
         if announced:
             self.announced = announced
             self.width = announced

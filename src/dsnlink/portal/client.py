@@ -5,7 +5,8 @@ Rules it enforces (the async client enforces the same, see ``async_client.py``):
 - one login in flight per identity; concurrent callers wait for it and share its token;
 - after a credential failure, no login with the same credentials in this process, ever;
 - on a token-expired 401 of a later call: one new login and one new try, never a loop;
-- GETs are retried with backoff and jitter on 5xx and network errors; a deposit POST never is.
+- GETs are retried with backoff and jitter on 5xx, 429 (after its Retry-After when short) and
+  network errors; a deposit POST never is.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dsnlink.errors import (
     TokenRejected,
 )
 from dsnlink.portal import calls
-from dsnlink.portal.answers import is_retryable
+from dsnlink.portal.answers import retry_wait
 from dsnlink.portal.core import ClientConfig, PortalCore, config_from_settings
 from dsnlink.portal.deposit import (
     DepositResult,
@@ -139,7 +140,7 @@ class PortalClient:
             return exchange(build(token))
         opts = self.options
         for attempt in stamina.retry_context(
-            on=is_retryable, attempts=opts.get_attempts, timeout=opts.retry_budget
+            on=retry_wait, attempts=opts.get_attempts, timeout=opts.retry_budget
         ):
             with attempt:
                 return exchange(build(token))

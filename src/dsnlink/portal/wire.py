@@ -87,3 +87,22 @@ def allowed_minutes(answer: Answer) -> int | None:
     if match is None:
         return None
     return int(match.group(2))
+
+
+def retry_after_seconds(answer: Answer) -> int | None:
+    """The wait ``Retry-After`` asks for, in seconds: a number of seconds, or an HTTP date
+    taken relative to the answer's own ``Date`` (no clock here); None when absent or
+    unreadable."""
+    value = (answer.header("retry-after") or "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return int(value)
+    from email.utils import parsedate_to_datetime
+
+    try:
+        until = parsedate_to_datetime(value)
+        sent = parsedate_to_datetime(answer.header("date") or "")
+    except (TypeError, ValueError):
+        return None
+    return max(0, int((until - sent).total_seconds()))

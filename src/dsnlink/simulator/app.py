@@ -157,6 +157,8 @@ class SimulatorApp:
 
 
 def _fault_status(rule: FaultRule) -> Reply:
+    if rule.headers is not None:
+        return Reply(rule.status, headers=dict(rule.headers))
     if rule.status == 429:
         return empty(429, Accept_Ranges="minutes=0-60")
     return empty(rule.status)

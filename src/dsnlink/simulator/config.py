@@ -58,6 +58,10 @@ class FaultRule(BaseModel):
     kind: Literal["status", "slow", "hang", "reset", "truncate", "malformed"]
     #: For ``status``: 500, 503, 429, 404...
     status: int = 503
+    #: For ``status``: the answer's headers. None: none, except that a 429 announces the
+    #: window (``Accept-Ranges: minutes=0-60``), as a too wide window gets; give e.g.
+    #: ``{"Retry-After": "2"}`` for the rate limiting 429, without the window hint.
+    headers: dict[str, str] | None = None
     #: For ``slow``: seconds of real time before answering.
     delay_seconds: float = 2.0
     #: ``before``: the request is not processed; ``after``: processed, then the answer fails

@@ -180,6 +180,30 @@ async def test_deposit_api_test_first_then_duplicate_refused(world: WebWorld) ->
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
 
+async def test_run_now_leaves_the_work_to_a_runner_already_working(world: WebWorld) -> None:
+    """ "Run now" from the web never waits: with the single-runner lock held (a ``dsnlink run``),
+    it says so and leaves the deposit queued for that runner."""
+    from dsnlink.jobs.locks import runner_lock
+    from dsnlink.pipeline.states import EnvoiState
+
+    asgi = asgi_app(world.app)
+    settings = world.app.settings
+    async with client_as(asgi, "dupont") as client:
+        with runner_lock(world.app.db, settings.data_dir / "runner.lock"):
+            made = await client.post("/api/v1/deposits", files={"file": ("a.dsn", world.dsn(0))})
+            assert made.status_code == 201 and made.json()["run"]["ran"] is False
+            (envoi,) = made.json()["envois"]
+            assert envoi["state"] == EnvoiState.QUEUED.value
+            run = await client.post("/api/v1/deposits/run")
+            assert run.json() == {"ran": False, "steps": 0, "listed": 0}
+            page = await client.post("/depots/releve")
+            assert page.headers["location"] == "/depots?releve=-1"
+        run = await client.post("/api/v1/deposits/run")
+        assert run.json()["ran"] and run.json()["steps"] > 0
+        detail = (await client.get(f"/api/v1/deposits/{envoi['id']}")).json()
+        assert detail["envoi"]["state"] != EnvoiState.QUEUED.value
+
+
 async def test_returns_rates_export_and_deadlines_api(world: WebWorld) -> None:
     asgi = asgi_app(world.app)
     async with client_as(asgi, "dupont") as client:
@@ -290,6 +314,59 @@ async def test_employers_page_shows_fifty_at_a_time(world: WebWorld) -> None:
     assert f"Page 1 sur 2 ({total} lignes)" in first and 'href="/employeurs?page=2"' in first
     shown = {n for n in range(60) for text in (first, second) if f"Zeta {n:02d}" in text}
     assert shown == set(range(60))
+
+
+async def test_employer_due_day_and_test_first_are_edited_checked_and_audited(
+    world: WebWorld,
+) -> None:
+    from dsnlink.pipeline.intake import receive
+    from dsnlink.pipeline.setup import open_pipeline
+
+    siret = world.employers[0]
+    asgi = asgi_app(world.app)
+    async with client_as(asgi, "config") as client:
+        page = await client.get("/employeurs")
+        assert f'action="/employeurs/{siret}/reglages"' in page.text
+        saved = await client.post(
+            f"/employeurs/{siret}/reglages", data={"due_day": "5", "test_first": "oui"}
+        )
+        assert saved.status_code == 303
+        (row,) = [e for e in (await client.get("/api/v1/employers")).json() if e["siret"] == siret]
+        assert row["due_day"] == 5 and row["test_first"] is True
+        # French messages for a day that is not one; nothing changed.
+        wrong = await client.post(f"/employeurs/{siret}/reglages", data={"due_day": "12"})
+        assert wrong.status_code == 422 and "le 5 ou le 15" in wrong.text
+        unreadable = await client.post(f"/employeurs/{siret}/reglages", data={"due_day": "x"})
+        assert unreadable.status_code == 422 and "illisible" in unreadable.text
+        api = await client.put(
+            f"/api/v1/employers/{siret}/policy", json={"due_day": 15, "test_first": False}
+        )
+        assert api.json() == {"siret": siret, "due_day": 15, "test_first": False}
+        missing = await client.put(
+            "/api/v1/employers/35600000000048/policy", json={"due_day": 5, "test_first": True}
+        )
+        assert missing.status_code == 404
+        await client.put(
+            f"/api/v1/employers/{siret}/policy", json={"due_day": 5, "test_first": True}
+        )
+    async with client_as(asgi, "dupont") as client:
+        # A declarant sees the options but may not change them (checked by the server).
+        page = await client.get("/employeurs")
+        assert "/reglages" not in page.text and "le 5 du mois suivant" in page.text
+        refused = await client.post(f"/employeurs/{siret}/reglages", data={"due_day": "15"})
+        assert refused.status_code == 403
+        # The deadline board follows the due day in force.
+        board = (await client.get("/api/v1/deadlines", params={"month": "10/2026"})).json()
+        assert {d["due"] for d in board["items"] if d["siret"] == siret} == {"2026-11-05"}
+    # The intake follows the employer's "test first": the real one waits for the test.
+    with open_pipeline(world.app) as pipeline:
+        intake = receive(pipeline, world.dsn(0), name="a.dsn", acting_login="dupont")
+    assert sorted(e.role for e in intake.envois) == ["real", "test"]
+    async with client_as(asgi, "audit") as client:
+        entries = (await client.get("/api/v1/journal", params={"action": "employer.policy"})).json()
+        assert entries["total"] == 3
+        details = [e["detail"] for e in entries["items"]]
+        assert details[0] == {"siret": siret, "due_day": 5, "test_first": True}
 
 
 async def test_journal_filters_and_never_a_secret(world: WebWorld) -> None:

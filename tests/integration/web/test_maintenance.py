@@ -224,6 +224,69 @@ async def test_a_moved_backup_folder_is_shown_with_what_to_do(
     assert target["status"] == "failure"
 
 
+async def test_the_schedule_is_set_on_the_page_by_administration_checked_and_audited(
+    login_as: Login, web_ctx: App, tmp_path: Path
+) -> None:
+    from dsnlink.maintenance.schedule import load_schedule
+    from dsnlink.store.records import Module
+
+    web_ctx.accounts.users.create(
+        _admin(web_ctx),
+        login="exploitation",
+        display_name="Exploitation",
+        password=USER_PASSWORD,
+        rights=[Module.ADMINISTRATION],
+    )
+    operator = await login_as("exploitation", USER_PASSWORD)
+    folder = tmp_path / "sauvegardes"
+    folder.mkdir()
+    page = await operator.get("/maintenance/sauvegardes")
+    assert 'id="programmation-form"' in page.text
+    form = {
+        "frequency": "weekly",
+        "at": "03:30",
+        "weekday": "mardi",
+        "day": "1",
+        "target": str(folder),
+        "keep": "4",
+        "enabled": "oui",
+    }
+    saved = await operator.post("/maintenance/sauvegardes/programmation", data=form)
+    assert saved.status_code == 303
+    shown = await operator.get(saved.headers["location"])
+    assert "Programmation des sauvegardes enregistrée." in shown.text
+    assert "chaque mardi à 03:30" in shown.text and "les 4 plus récentes gardées" in shown.text
+    schedule = load_schedule(web_ctx.db)
+    assert schedule is not None and (schedule.weekday, schedule.keep) == (1, 4)
+    # French messages for what cannot be a schedule; the one saved stays.
+    for change, message in (
+        ({"at": "25:99"}, "Heure incorrecte"),
+        ({"target": str(tmp_path / "absent")}, "n'existe pas"),
+        ({"day": "premier"}, "n'est pas un nombre"),
+        ({"frequency": "monthly", "day": "31"}, "entre 1 et 28"),
+        ({"keep": "0"}, "au moins une sauvegarde"),
+    ):
+        wrong = await operator.post("/maintenance/sauvegardes/programmation", data=form | change)
+        assert wrong.status_code in (409, 422), (change, wrong.status_code)
+        assert str(escape(message)) in wrong.text, change
+    assert load_schedule(web_ctx.db) == schedule
+    # The API: suspended.
+    api = await operator.put(
+        f"{API}/backups/schedule",
+        json={"frequency": "daily", "target": str(folder), "enabled": False},
+    )
+    assert api.status_code == 200 and api.json()["schedule"]["enabled"] is False
+    assert "(suspendues)" in (await operator.get("/maintenance/sauvegardes")).text
+    # Refused server-side to a declarant, before the folder is even looked at.
+    dupont = await login_as("dupont", USER_PASSWORD)
+    refused = await dupont.post("/maintenance/sauvegardes/programmation", data=form)
+    assert refused.status_code == 403
+    entries = [
+        e for e in web_ctx.accounts.audit.search(_admin(web_ctx)) if e.action == "backup.schedule"
+    ]
+    assert [e.actor_login for e in entries] == ["exploitation", "exploitation"]
+
+
 async def test_monoposte_runner_state(
     admin: httpx.AsyncClient, web_app: FastAPI, web_ctx: App
 ) -> None:

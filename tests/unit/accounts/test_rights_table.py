@@ -48,6 +48,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "deadlines.read": ("P|D", "P|D"),
     "maintenance.read": ("A|C", "A|C"),
     "backup.run": ("A|C", "A|C"),
+    "backup.schedule": ("A|C", "A|C"),
 }
 LETTERS = {
     "C": Module.CONFIGURATION,

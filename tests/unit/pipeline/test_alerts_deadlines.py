@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
-
-import pytest
 
 from dsnlink.jobs.runner import Runner
 from dsnlink.pipeline.alerts import (
@@ -18,72 +12,26 @@ from dsnlink.pipeline.alerts import (
     WebhookAlertSink,
     raise_alert,
 )
-from dsnlink.pipeline.deadlines import alert_deadlines, deadlines, due_date
+from dsnlink.pipeline.deadlines import (
+    alert_deadlines,
+    deadline_limit,
+    deadlines,
+    due_date,
+    due_date_for,
+)
 from dsnlink.pipeline.intake import receive
 from dsnlink.pipeline.model import Alert, EmployerPolicy
+from tests.support.mailservers import Mailbox, Webhook
 
 from .samples import SIRET_A, SIRET_B, SIRET_C, dsn, make_pipeline
 
 
-class _Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, _Mailbox]]:
-    import socket
-
-    from aiosmtpd.controller import Controller
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    box = _Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, box
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def webhook() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    received: list[dict[str, Any]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append(json.loads(body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def test_wrong_password_alert_reaches_smtp_and_webhook(smtp, webhook) -> None:  # type: ignore[no-untyped-def]
-    port, box = smtp
-    url, received = webhook
+def test_wrong_password_alert_reaches_smtp_and_webhook(smtp: Mailbox, webhook: Webhook) -> None:
     pipeline, portal, *_ = make_pipeline()
     pipeline.alerts = FanOutAlertSink(
         [
-            SmtpAlertSink("127.0.0.1", port, "dsnlink@localhost", ["paie@example.org"]),
-            WebhookAlertSink(url),
+            SmtpAlertSink(smtp.host, smtp.port, "dsnlink@localhost", ["paie@example.org"]),
+            WebhookAlertSink(webhook.url),
         ]
     )
     portal.wrong_passwords.add("id-dupont")
@@ -92,14 +40,11 @@ def test_wrong_password_alert_reaches_smtp_and_webhook(smtp, webhook) -> None:  
     Runner(pipeline).run_until_idle()
     Runner(pipeline).run_until_idle()
     assert portal.auth_attempts["id-dupont"] == 1
-    (mail,) = box.messages
+    (mail,) = smtp.messages
     assert sorted(mail.rcpt_tos) == ["dupont@example.org", "paie@example.org"]
-    from email import message_from_bytes, policy
-
-    parsed = message_from_bytes(mail.content, policy=policy.default)
-    assert "Identifiants Net-entreprises refusés" in parsed["Subject"]
-    assert "suspendus" in parsed.get_body().get_content()
-    (hook,) = received
+    assert "Identifiants Net-entreprises refusés" in mail.subject
+    assert "suspendus" in mail.text()
+    (hook,) = webhook.received
     assert hook["kind"] == "credential_failure" and hook["facts"]["identity_id"] == "id-dupont"
 
 
@@ -110,19 +55,23 @@ def test_a_failing_channel_does_not_stop_the_pipeline() -> None:
     assert not raise_alert(pipeline, Alert("k", "s", "b", key="k1"))  # claimed once
 
 
-def test_secrets_are_redacted_from_alerts(webhook) -> None:  # type: ignore[no-untyped-def]
+def test_secrets_are_redacted_from_alerts(webhook: Webhook) -> None:
     from dsnlink.redaction import register_secret
 
-    url, received = webhook
     canary = "CANARY-s3cr3t-alert-42"
     register_secret(canary)
-    WebhookAlertSink(url).send(Alert("k", "s", f"mot de passe {canary}", key="x"))
-    assert canary not in json.dumps(received)
+    WebhookAlertSink(webhook.url).send(Alert("k", "s", f"mot de passe {canary}", key="x"))
+    assert canary not in json.dumps(webhook.received)
 
 
 def test_due_dates() -> None:
     assert due_date("01/2026", 5) == date(2026, 2, 5)
     assert due_date("12/2025", 15) == date(2026, 1, 15)
+    # The employer's policy, then its record, then the installation's default.
+    assert due_date_for("01/2026", None, 15, 5) == date(2026, 2, 15)
+    assert due_date_for("01/2026", 5, 15, 15) == date(2026, 2, 5)
+    assert due_date_for("01/2026", None, None, 15) == date(2026, 2, 15)
+    assert deadline_limit(date(2026, 2, 5)) == datetime(2026, 2, 5, 11, 0, tzinfo=UTC)
 
 
 def test_deadlines_states_and_alerts() -> None:

@@ -49,3 +49,33 @@ def test_settled_envois_are_left_alone() -> None:
     calls = dict(portal.calls)
     assert run_step(pipeline, envoi.id).state is S.COMPLETE
     assert dict(portal.calls) == calls
+
+
+def test_a_rate_limited_deposit_listing_is_asked_again_once_its_retry_after_passed() -> None:
+    """Reconciling a fate-unknown envoi: the portal answers its listing with a 429 asking to
+    wait an hour; the envoi waits that long (not the shorter poll delay), then is settled."""
+    from datetime import timedelta
+
+    from dsnlink.errors import RateLimited
+
+    pipeline, portal, *_ = make_pipeline()
+    (envoi,) = receive(pipeline, dsn(), name="a.dsn", acting_login="dupont").envois
+    now = pipeline.clock.now()
+    pipeline.ledger.transition(envoi.id, S.SENDING, at=now, actor="t", attempts=1, sending_at=now)
+    real_listing = portal.list_deposits
+
+    def limited(*args: object) -> object:
+        raise RateLimited(status=429, retry_after_seconds=3600)
+
+    portal.list_deposits = limited  # type: ignore[assignment,method-assign]
+    waiting = run_step(pipeline, envoi.id)
+    assert waiting.state is S.FATE_UNKNOWN
+    assert waiting.next_poll_at == pipeline.clock.now() + timedelta(hours=1)
+    assert pipeline.config.poll_schedule[0] < timedelta(hours=1)
+    assert [e.id for e in due_envois(pipeline)] == []
+    portal.list_deposits = real_listing  # type: ignore[method-assign]
+    pipeline.clock.advance(timedelta(hours=1))
+    assert [e.id for e in due_envois(pipeline)] == [envoi.id]
+    # Absent from the listing: sent again, once.
+    assert run_step(pipeline, envoi.id).state is S.QUEUED
+    assert portal.calls["deposit"] == 0

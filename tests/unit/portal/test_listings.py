@@ -217,6 +217,51 @@ def test_429_without_a_narrower_window_is_window_too_wide(identity: PortalIdenti
     assert fake.count("/lister") == 1
 
 
+def test_a_429_without_window_hint_is_rate_limiting_not_a_window() -> None:
+    """Sans I/O: only a 429 naming the allowed window (Accept-Ranges) is about the window."""
+    from dsnlink.errors import RateLimited
+    from dsnlink.portal.answers import MAX_WAIT_IN_PLACE, error_for, retry_wait
+    from dsnlink.portal.wire import Answer
+
+    bare = error_for(Answer(429), call="list_deposits")
+    assert isinstance(bare, RateLimited) and bare.retry_after is None
+    assert bare.code == "portal.rate_limited" and bare.retryable
+    waited = error_for(Answer(429, {"retry-after": "7"}), call="list_deposits")
+    assert isinstance(waited, RateLimited) and waited.retry_after == 7
+    dated = Answer(
+        429,
+        {"retry-after": "Fri, 27 Nov 2026 08:01:30 GMT", "date": "Fri, 27 Nov 2026 08:00:00 GMT"},
+    )
+    assert error_for(dated, call="list_deposits").context["retry_after_seconds"] == 90
+    garbled = error_for(Answer(429, {"retry-after": "bientôt"}), call="list_deposits")
+    assert isinstance(garbled, RateLimited) and garbled.retry_after is None
+    hinted = error_for(Answer(429, {"accept-ranges": "minutes=0-60"}), call="list_deposits")
+    assert isinstance(hinted, WindowTooWide) and hinted.allowed_minutes == 60
+    # The wait: what the portal asked when short, stamina's backoff when it said nothing,
+    # no retry in place when longer (the caller comes back later), never for a window.
+    assert retry_wait(waited) == 7.0
+    assert retry_wait(bare) is True
+    too_long = RateLimited(status=429, retry_after_seconds=int(MAX_WAIT_IN_PLACE) + 1)
+    assert retry_wait(too_long) is False
+    assert retry_wait(hinted) is False
+
+
+def test_a_rate_limited_deposit_listing_is_asked_again_for_the_same_window(
+    identity: PortalIdentity,
+) -> None:
+    fake = FakePortal().on(
+        "/lister-depots/",
+        httpx.Response(429, headers={"Retry-After": "1"}),
+        xml(200, DEPOSITS_XML, **{"Accept-Ranges": "minutes=0-60"}),
+    )
+    with client(fake) as c:
+        records = c.list_deposits(
+            c.authenticate(identity), datetime(2026, 1, 5, 9), datetime(2026, 1, 5, 10)
+        )
+    assert len(records) == 2
+    assert fake.paths("/lister") == ["/lister-depots/1.0/20260105090000/20260105100000"] * 2
+
+
 def test_the_window_width_is_a_setting(identity: PortalIdentity) -> None:
     fake = FakePortal().on("/lister-depots/", xml(200, "<depots></depots>"))
     with client(fake, window_minutes=180) as c:

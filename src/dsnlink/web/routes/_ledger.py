@@ -9,13 +9,10 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 
-from dsnlink.errors import DsnlinkError, PipelineError
-from dsnlink.logs import get_logger
+from dsnlink.errors import DsnlinkError
 from dsnlink.pipeline.context import Pipeline
 from dsnlink.pipeline.ports import Clock
 from dsnlink.setup import App
-
-log = get_logger("dsnlink.web")
 
 #: ``?page=`` and ``?per_page=`` of every list (pages and API).
 PageNumber = Annotated[int, Query(ge=1, le=100_000, description="Page (1 : la première).")]
@@ -51,26 +48,12 @@ def run_due(app: App, pipeline: Pipeline, *, sync: bool = False) -> dict[str, An
     """Run the due steps now (deposit, returns polls), and the declarant-wide returns listing
     when ``sync``. Only one runner works on a database: when ``dsnlink run`` (or the runner of
     ``dsnlink serve``, or réseau workers) already works, it does the work and this says so."""
-    from dsnlink.jobs.locks import runner_lock
-    from dsnlink.jobs.runner import Runner
+    from dsnlink.jobs.handoff import run_due_here
 
-    settings = app.settings
-    runner = Runner(
-        pipeline,
-        concurrency=settings.pipeline_concurrency,
-        per_identity=settings.pipeline_identity_concurrency,
-    )
-    try:
-        with runner_lock(app.db, settings.data_dir / "runner.lock"):
-            steps = runner.run_until_idle()
-            listed = 0
-            if sync:
-                listed = runner.sync_returns()
-                steps += runner.run_until_idle()
-    except PipelineError as exc:
-        log.info("web_runner_busy", error=exc.code)
+    done = run_due_here(app, pipeline, sync=sync)
+    if done is None:
         return {"ran": False, "steps": 0, "listed": 0}
-    return {"ran": True, "steps": steps, "listed": listed}
+    return {"ran": True, "steps": done.steps, "listed": done.listed}
 
 
 def status_of(exc: DsnlinkError) -> int:

@@ -1,5 +1,6 @@
-"""Employeurs: the SIRETs declared for, their due day, the users who may declare for each and
-with which Net-entreprises identity. Seeing them needs ``configuration`` or ``declarations``
+"""Employeurs: the SIRETs declared for, their due day and "test first" option (the pipeline's
+policy, :mod:`dsnlink.pipeline.policies`), the users who may declare for each and with which
+Net-entreprises identity. Seeing them needs ``configuration`` or ``declarations``
 (a declarant sees the employers they are linked to); changing them needs ``configuration``.
 Every check is the account service's (:mod:`dsnlink.accounts.employers`), as for the CLI.
 
@@ -17,7 +18,7 @@ from pydantic import BaseModel, Field
 from dsnlink.accounts.employers import EmployerView
 from dsnlink.accounts.rights import Operation, allowed
 from dsnlink.errors import DsnlinkError, InvalidInput
-from dsnlink.pipeline import listings
+from dsnlink.pipeline import listings, policies
 from dsnlink.setup import App
 from dsnlink.store.records import Environment, User
 from dsnlink.web.deps import render, require, services_dependency
@@ -66,9 +67,20 @@ class LinkOut(BaseModel):
 class EmployerOut(BaseModel):
     siret: str
     name: str
-    due_day: int
+    due_day: int = Field(description="Jour d'échéance en vigueur (celui des échéances).")
     test_first: bool
     links: list[LinkOut]
+
+
+class PolicyIn(BaseModel):
+    due_day: int = Field(description="Jour d'échéance : 5 ou 15 (ou celui de l'installation).")
+    test_first: bool = Field(description="Déposer d'abord en test, puis le réel si le test passe.")
+
+
+class PolicyOut(BaseModel):
+    siret: str
+    due_day: int
+    test_first: bool
 
 
 class EmployerIn(BaseModel):
@@ -98,7 +110,8 @@ def _views(
 ) -> tuple[list[dict[str, Any]], dict[int, User]]:
     """The rows of ``views`` and every user by id (read once: the page's choices of accounts
     come from the same read)."""
-    test_first = listings.test_first_policies(app.db)
+    found = policies.policies(app.db)
+    default_day = app.settings.deadline_day
     sees_state = allowed(user, Operation.IDENTITY_SHOW, own=False)
     with app.store.read() as r:
         users = {u.id: u for u in r.users.all()}
@@ -127,12 +140,13 @@ def _views(
                 {"login": member.login, "display_name": member.display_name, "identity": ident}
             )
         employer = view.employer
+        policy = found.get(employer.siret)
         out.append(
             {
                 "siret": employer.siret,
                 "name": employer.name,
-                "due_day": employer.due_day,
-                "test_first": test_first.get(employer.siret, False),
+                "due_day": policies.due_day_in_force(policy, employer.due_day, default_day),
+                "test_first": policy.test_first if policy else False,
                 "links": links,
             }
         )
@@ -159,6 +173,30 @@ def add_employer(body: EmployerIn, user: Admin, app: AppDep) -> dict[str, Any]:
         "test_first": False,
         "links": [],
     }
+
+
+def set_policy(app: App, user: User, siret: str, *, due_day: int, test_first: bool) -> Any:
+    from datetime import UTC, datetime
+
+    return policies.set_policy(
+        app.store,
+        user,
+        siret,
+        due_day=due_day,
+        test_first=test_first,
+        default_day=app.settings.deadline_day,
+        now=datetime.now(UTC),
+    )
+
+
+@api.put(
+    "/{siret}/policy",
+    response_model=PolicyOut,
+    summary="Changer l'échéance et l'option « test d'abord » d'un employeur",
+)
+def put_policy(siret: str, body: PolicyIn, user: Admin, app: AppDep) -> dict[str, Any]:
+    policy = set_policy(app, user, siret, due_day=body.due_day, test_first=body.test_first)
+    return {"siret": siret, "due_day": policy.deadline_day, "test_first": policy.test_first}
 
 
 @api.delete("/{siret}", status_code=204, summary="Supprimer un employeur")
@@ -221,6 +259,8 @@ def _page(
         can_manage=allowed(user, Operation.EMPLOYERS_MANAGE, own=True),
         logins=logins,
         environments=[e.value for e in Environment],
+        due_days=policies.allowed_due_days(app.settings.deadline_day),
+        default_day=app.settings.deadline_day,
         error=error,
     )
 
@@ -255,6 +295,29 @@ def add_page(
             user, siret=siret.replace(" ", ""), name=name, due_day=due_day
         ),
     )
+
+
+@pages.post("/employeurs/{siret}/reglages", response_class=HTMLResponse)
+def policy_page(
+    request: Request,
+    siret: str,
+    user: Admin,
+    app: AppDep,
+    due_day: Annotated[str, Form(max_length=8)],
+    test_first: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    def action() -> None:
+        try:
+            day = int(due_day)
+        except ValueError:
+            raise InvalidInput(
+                f"Jour d'échéance illisible : « {due_day} ».",
+                remedy="Choisissez l'un des jours proposés.",
+                field="due_day",
+            ) from None
+        set_policy(app, user, siret, due_day=day, test_first=bool(test_first))
+
+    return _done_or_error(request, app, user, action)
 
 
 @pages.post("/employeurs/{siret}/supprimer", response_class=HTMLResponse)

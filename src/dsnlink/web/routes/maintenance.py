@@ -4,7 +4,8 @@ workers and job queue, or the monoposte runner).
 
 Pages ``/maintenance/sante``, ``/maintenance/sauvegardes``, ``/maintenance/workers``; JSON
 under ``/api/v1/maintenance``. Reading needs ``maintenance.read``, taking or verifying a backup
-``backup.run`` (rights RULES: administration or configuration). A backup or a verify runs in a
+``backup.run``, setting the schedule ``backup.schedule`` (rights RULES: administration or
+configuration). A backup or a verify runs in a
 background thread (:mod:`dsnlink.maintenance.background`), one at a time: the server keeps
 answering meanwhile. Restoring replaces the installation under the server's feet, so it stays
 a command run on the machine; the page shows it.
@@ -22,8 +23,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from dsnlink.accounts.rights import Operation
-from dsnlink.errors import DsnlinkError, NotFound
+from dsnlink.errors import DsnlinkError, InvalidInput, NotFound
 from dsnlink.maintenance.background import MaintenanceTasks, TaskState
+from dsnlink.maintenance.schedule import WEEKDAYS
 from dsnlink.pipeline.states import LABELS as ENVOI_LABELS
 from dsnlink.setup import App
 from dsnlink.store.records import User
@@ -37,6 +39,7 @@ api = APIRouter(
 
 Reader = Annotated[User, Depends(require(Operation.MAINTENANCE_READ))]
 Operator = Annotated[User, Depends(require(Operation.BACKUP_RUN))]
+Scheduler = Annotated[User, Depends(require(Operation.BACKUP_SCHEDULE))]
 AppDep = Annotated[App, Depends(services_dependency)]
 _TASKS_LOCK = threading.Lock()
 
@@ -53,6 +56,7 @@ CHECK_LABELS = {
     "deadlines": "Échéances",
 }
 TASK_KINDS = {"backup": "Sauvegarde", "verify": "Vérification"}
+FREQUENCY_LABELS = {"daily": "chaque jour", "weekly": "chaque semaine", "monthly": "chaque mois"}
 JOB_STATE_LABELS = {
     "todo": "en attente",
     "doing": "en cours",
@@ -129,9 +133,22 @@ class ScheduleOut(BaseModel):
     description: str
     frequency: str
     at: str
+    target: str
+    weekday: str
+    day: int
     keep: int
     enabled: bool
     next: str | None
+
+
+class ScheduleIn(BaseModel):
+    frequency: str = Field(max_length=16, description="daily, weekly ou monthly.")
+    at: str = Field(default="02:00", max_length=8, description="Heure (HH:MM, Paris).")
+    weekday: str = Field(default="lundi", max_length=16, description="Jour (weekly).")
+    day: int = Field(default=1, description="Jour du mois, 1 à 28 (monthly).")
+    target: str = Field(min_length=1, max_length=4096, description="Dossier des sauvegardes.")
+    keep: int = Field(default=5, description="Sauvegardes gardées.")
+    enabled: bool = True
 
 
 class PartialOut(BaseModel):
@@ -273,6 +290,9 @@ def backups_view(request: Request, app: App) -> dict[str, Any]:
             "description": schedule.describe(),
             "frequency": schedule.frequency,
             "at": schedule.at.strftime("%H:%M"),
+            "target": str(schedule.target),
+            "weekday": WEEKDAYS[schedule.weekday],
+            "day": schedule.day,
             "keep": schedule.keep,
             "enabled": schedule.enabled,
             "next": schedule.next_slot(datetime.now(UTC)).isoformat() if schedule.enabled else None,
@@ -361,6 +381,22 @@ def start_verify(request: Request, app: App, user: User, name: str) -> TaskState
     task = tasks(request).start("verify", work, actor=user.login, subject=name)
     _audit(app, user, "backup.verify", name)
     return task
+
+
+def set_schedule(app: App, user: User, wanted: ScheduleIn) -> None:
+    """Check and save the backup schedule, as ``user`` (right and audit: the schedule's)."""
+    from dsnlink.maintenance.schedule import parse_schedule, save_schedule
+
+    schedule = parse_schedule(
+        frequency=wanted.frequency,
+        at=wanted.at,
+        target=Path(wanted.target.strip()),
+        keep=wanted.keep,
+        weekday=wanted.weekday,
+        day=wanted.day,
+        enabled=wanted.enabled,
+    )
+    save_schedule(app.store, schedule, actor=user)
 
 
 def _pg_server(app: App) -> str | None:
@@ -466,6 +502,18 @@ def post_verify(request: Request, body: VerifyIn, user: Operator, app: AppDep) -
     return {"task": start_verify(request, app, user, body.file).to_dict()}
 
 
+@api.put(
+    "/backups/schedule",
+    response_model=BackupsOut,
+    summary="Programmer les sauvegardes (quand, où, combien gardées)",
+)
+def put_schedule(
+    request: Request, body: ScheduleIn, user: Scheduler, app: AppDep
+) -> dict[str, Any]:
+    set_schedule(app, user, body)
+    return backups_view(request, app)
+
+
 @api.get("/task", response_model=TaskEnvelope, summary="La sauvegarde ou vérification en cours")
 def get_task(request: Request, user: Reader) -> dict[str, Any]:
     return {"task": _task(request)}
@@ -500,15 +548,16 @@ def _render(request: Request, template: str, user: User, **context: Any) -> HTML
         paris=paris,
         status_labels=STATUS_LABELS,
         task_kinds=TASK_KINDS,
-        can_run=_may_run(user),
+        can_run=_may(user, Operation.BACKUP_RUN),
+        can_schedule=_may(user, Operation.BACKUP_SCHEDULE),
         **context,
     )
 
 
-def _may_run(user: User) -> bool:
+def _may(user: User, operation: Operation) -> bool:
     from dsnlink.accounts.rights import allowed
 
-    return allowed(user, Operation.BACKUP_RUN, own=True)
+    return allowed(user, operation, own=True)
 
 
 @pages.get("/maintenance")
@@ -537,13 +586,17 @@ def _backups_page(
     done: str | None = None,
     error: DsnlinkError | None = None,
     status: int = 200,
+    submitted: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     return _render(
         request,
         "maintenance/sauvegardes.html",
         user,
         tab="sauvegardes",
+        submitted=submitted,
         view=backups_view(request, app),
+        frequencies=FREQUENCY_LABELS,
+        weekdays=WEEKDAYS,
         done=done,
         error=error,
         status_code=status,
@@ -551,8 +604,11 @@ def _backups_page(
 
 
 @pages.get("/maintenance/sauvegardes", response_class=HTMLResponse)
-def backups_page(request: Request, user: Reader, app: AppDep) -> Response:
-    return _backups_page(request, app, user)
+def backups_page(
+    request: Request, user: Reader, app: AppDep, programmation: str | None = None
+) -> Response:
+    done = "Programmation des sauvegardes enregistrée." if programmation else None
+    return _backups_page(request, app, user, done=done)
 
 
 @pages.post("/maintenance/sauvegardes", response_class=HTMLResponse)
@@ -576,6 +632,47 @@ def verify_now(
     except DsnlinkError as exc:
         return _backups_page(request, app, user, error=exc, status=status_of(exc))
     return RedirectResponse("/maintenance/sauvegardes", status_code=303)
+
+
+def _number(value: str, label: str, field: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise InvalidInput(f"{label} : « {value} » n'est pas un nombre.", field=field) from None
+
+
+@pages.post("/maintenance/sauvegardes/programmation", response_class=HTMLResponse)
+def schedule_page(
+    request: Request,
+    user: Scheduler,
+    app: AppDep,
+    frequency: Annotated[str, Form(max_length=16)],
+    target: Annotated[str, Form(max_length=4096)],
+    at: Annotated[str, Form(max_length=8)] = "02:00",
+    weekday: Annotated[str, Form(max_length=16)] = "lundi",
+    day: Annotated[str, Form(max_length=8)] = "1",
+    keep: Annotated[str, Form(max_length=8)] = "5",
+    enabled: Annotated[str, Form(max_length=8)] = "",
+) -> Response:
+    try:
+        if not target.strip():
+            raise InvalidInput("Indiquez le dossier des sauvegardes.", field="target")
+        wanted = ScheduleIn(
+            frequency=frequency,
+            at=at,
+            weekday=weekday,
+            day=_number(day, "Jour du mois", "day"),
+            target=target,
+            keep=_number(keep, "Sauvegardes gardées", "keep"),
+            enabled=bool(enabled),
+        )
+        set_schedule(app, user, wanted)
+    except DsnlinkError as exc:
+        # The form shows again what was typed, with the message: nothing to type twice.
+        typed: dict[str, Any] = {"frequency": frequency, "at": at, "weekday": weekday}
+        typed |= {"day": day, "target": target, "keep": keep, "enabled": bool(enabled)}
+        return _backups_page(request, app, user, error=exc, status=status_of(exc), submitted=typed)
+    return RedirectResponse("/maintenance/sauvegardes?programmation=1", status_code=303)
 
 
 @pages.get("/maintenance/workers", response_class=HTMLResponse)
