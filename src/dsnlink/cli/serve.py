@@ -4,8 +4,9 @@
 watched folder's deposits share it, so SQLite's writers queue on the same in-process lock.
 
 ``--workers N`` (the default: one per CPU): this process holds the runner's lock and runs the
-runner and the watched folder (once), and uvicorn's supervisor starts N web processes sharing
-the listening socket (:mod:`dsnlink.web.served`), restarts one that dies, and stops them all
+runner and the watched folder (once), and uvicorn's supervisor starts N web processes on the
+port (:mod:`dsnlink.web.served`; one listening socket each on Linux, so that the kernel spreads
+the connections: :mod:`dsnlink.web.supervisor`), restarts one that dies, and stops them all
 gracefully (each finishes its requests) on Ctrl+C or SIGTERM. A page is CPU-bound Python:
 one process answers one request at a time whatever its threads, so N processes are what let
 N cores answer. Across processes SQLite's writers wait for each other (busy timeout, every
@@ -173,18 +174,19 @@ def serve(
             config = uvicorn.Config(
                 "dsnlink.web.served:create_worker_app", factory=True, workers=processes, **options
             )
+        from dsnlink.web.supervisor import SpreadMultiprocess, listening_sockets
+
         # Bound before the runner starts: a port already taken stops here, having done nothing.
-        sock = config.bind_socket()
-        held.callback(sock.close)
+        sockets = listening_sockets(config, processes)
+        for sock in sockets:
+            held.callback(sock.close)
         for thread in threads:
             thread.start()
         try:
             if processes == 1:
-                uvicorn.Server(config).run(sockets=[sock])
+                uvicorn.Server(config).run(sockets=sockets)
             else:
-                from uvicorn.supervisors import Multiprocess
-
-                Multiprocess(config, sockets=[sock]).run()
+                SpreadMultiprocess(config, sockets=sockets).run()
         finally:
             for stop in stoppers:
                 stop()

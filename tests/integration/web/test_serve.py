@@ -4,6 +4,8 @@ SQLite database under a concurrent load, without "database is locked" and withou
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -35,21 +37,29 @@ def _prepare(app: App, admin: User) -> None:
         app.accounts.employers.link(admin, siret=number, user_login="Administrateur")
 
 
-def _load(url: str, login: str, stop: threading.Event, statuses: list[int]) -> None:
-    """One browser-like user: logs in, changes their name, reads pages, lints, again."""
+def _load(
+    url: str, login: str, stop: threading.Event, statuses: list[int], *, fresh: bool = False
+) -> None:
+    """One browser-like user: logs in, changes their name, reads pages, lints, again (with
+    ``fresh``, over a new connection each time: several web processes each get their share)."""
     headers = {"Origin": url.rstrip("/")}
-    with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
-        n = 0
-        while not stop.is_set():
-            answers = [
-                client.post("/api/v1/session", json={"login": login, "password": USER_PASSWORD}),
-                client.patch(f"/api/v1/users/{login}", json={"display_name": f"{login} {n}"}),
-                client.get("/comptes"),
-                client.get(f"/comptes/{login}/connexion"),
-                client.post("/api/v1/lint/identity", json={"siret": "1", "nom": f"x{n} "}),
-            ]
-            statuses.extend(a.status_code for a in answers)
-            n += 1
+    n = 0
+    while not stop.is_set():
+        with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
+            while not stop.is_set():
+                answers = [
+                    client.post(
+                        "/api/v1/session", json={"login": login, "password": USER_PASSWORD}
+                    ),
+                    client.patch(f"/api/v1/users/{login}", json={"display_name": f"{login} {n}"}),
+                    client.get("/comptes"),
+                    client.get(f"/comptes/{login}/connexion"),
+                    client.post("/api/v1/lint/identity", json={"siret": "1", "nom": f"x{n} "}),
+                ]
+                statuses.extend(a.status_code for a in answers)
+                n += 1
+                if fresh:
+                    break
 
 
 def test_pages_runner_and_watched_folder_share_sqlite_under_load(tmp_path: Path) -> None:
@@ -183,7 +193,7 @@ def test_several_web_processes_answer_with_one_runner_and_stop_gracefully(
         stop = threading.Event()
         with ThreadPoolExecutor(4) as pool:
             loads = [
-                pool.submit(_load, served.url, login, stop, statuses)
+                pool.submit(_load, served.url, login, stop, statuses, fresh=True)
                 for login in ("dupont", "martin", "dupont", "martin")
             ]
             # Meanwhile the watched folder, read by the parent alone, deposits each file once.
@@ -213,6 +223,17 @@ def test_several_web_processes_answer_with_one_runner_and_stop_gracefully(
                 answer = client.get("/api/v1/maintenance/workers")
                 assert answer.status_code == 200, answer.text
                 assert answer.json()["runner"]["state"] == "here"
+        # The port is this server's: a second one on it is refused, not given a share.
+        second = subprocess.run(
+            [sys.executable, "-m", "dsnlink", "serve", "--port", served.url.split(":")[2][:-1]],
+            env=served.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert second.returncode != 0, second.stderr[-2000:]
+        assert "address already in use" in second.stderr.lower(), second.stderr[-2000:]
         # SIGTERM: the web processes finish and exit, then the parent, without an error.
         served.process.terminate()
         assert served.process.wait(timeout=60) == 0, served.log()[-3000:]
