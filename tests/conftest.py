@@ -27,6 +27,9 @@ SHARED = next(
 )
 REFERENCE = SHARED / "reference"
 
+#: kept from the machine: the PostgreSQL of the tests, and the choice of the norme validator's
+#: path (the whole suite can run on the pure-Python path; CI requires the compiled one)
+_KEPT_VARS = ("DSNLINK_TEST_PG_URL", "DSNLINK_NO_SPEEDUPS", "DSNLINK_REQUIRE_SPEEDUPS")
 _PROXY_VARS = (
     "http_proxy",
     "https_proxy",
@@ -56,7 +59,7 @@ def hermetic_env(
 ) -> Iterator[Path]:
     """No proxy, no DSNLINK_* from the machine, a fresh data folder, cheap password hashing."""
     for name in list(os.environ):
-        if name.startswith("DSNLINK_") and name != "DSNLINK_TEST_PG_URL":
+        if name.startswith("DSNLINK_") and name not in _KEPT_VARS:
             monkeypatch.delenv(name, raising=False)
     for name in _PROXY_VARS:
         monkeypatch.delenv(name, raising=False)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, cast
 from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
-from dsnlink.norme.intset import IntSet, nir_key
+from dsnlink.norme.intset import IntSet, KeySet, nir_key
 from dsnlink.norme.norm import RubriqueSpec
 from dsnlink.norme.summary import DeclarationSummary, EmployeeSummary, EnvoiSummary
 from dsnlink.norme.tables import available_versions
@@ -89,7 +89,10 @@ class Hooks:
         self.decl = DeclarationSummary(line=0)
         self.decl_line = 0
         self.emp = EmployeeSummary(line=0)
-        self.nirs = IntSet()
+        #: the set of NIR keys of a declaration: ``IntSet``, or the compiled scanner's own
+        #: ``KeySet`` (same behaviour) when it walks the file
+        self.keyset: Callable[[], KeySet] = IntSet
+        self.nirs: KeySet = IntSet()
         self.siren: str | None = None
         self.s90_total: int | None = None
         self.s90_total_line: int | None = None
@@ -115,7 +118,7 @@ class Hooks:
         self.decl = DeclarationSummary(line=lineno)
         self.decl_line = lineno
         self.envoi.declarations.append(self.decl)
-        self.nirs = IntSet()
+        self.nirs = self.keyset()
         self.siren = None
 
     def start_employee(self, lineno: int) -> None:

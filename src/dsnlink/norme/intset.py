@@ -4,6 +4,16 @@ of ints, so that the per-declaration NIR check keeps memory flat on very large f
 from __future__ import annotations
 
 from array import array
+from typing import Protocol
+
+
+class KeySet(Protocol):
+    """What the validator needs of a set of keys (``IntSet`` or the compiled ``KeySet``)."""
+
+    def add(self, key: int) -> bool: ...
+
+    def __len__(self) -> int: ...
+
 
 _GOLDEN = 0x9E3779B97F4A7C15  # Fibonacci hashing multiplier
 _MASK64 = (1 << 64) - 1

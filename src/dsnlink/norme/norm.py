@@ -66,6 +66,24 @@ class Model:
     block_labels: dict[str, str]
 
 
+def whole_value_pattern(pattern: str) -> str:
+    """The CT pattern without the anchors some of its patterns carry, e.g. ``(^0\\.5|…)$``.
+
+    A pattern describes the whole value and is always matched as such, from the value's first
+    byte, which is not the line's: kept, a ``^`` would never match there and every value of the
+    rubrique would be refused. Only anchors at the very start (possibly inside the opening
+    groups) and at the very end are removed; the CT has no other.
+    """
+    head = len(pattern) - len(pattern.lstrip("("))
+    if pattern[head : head + 1] == "^":
+        pattern = pattern[:head] + pattern[head + 1 :]
+    tail = len(pattern) - len(pattern.rstrip(")"))
+    end = len(pattern) - tail
+    if end > 0 and pattern[end - 1] == "$" and pattern[end - 2 : end - 1] != "\\":
+        pattern = pattern[: end - 1] + pattern[end:]
+    return pattern
+
+
 def _matcher(r: dict[str, Any], usage: str) -> re.Pattern[bytes]:
     if usage in FORBIDDEN_USAGES:
         return NEVER
@@ -101,6 +119,8 @@ def get_model(version: str, nature: str) -> Model:
             r = {**r, "enum": available_versions()}
         usage_map = r["usage"] or {}
         usage = usage_map.get(model_nature, "F")
+        if r["pattern"]:
+            r = {**r, "pattern": whole_value_pattern(r["pattern"])}
         pattern = re.compile(r["pattern"].encode("latin-1"), re.DOTALL) if r["pattern"] else None
         num = int(rid[-3:])
         rubriques[rid] = RubriqueSpec(

@@ -76,6 +76,15 @@ def iter_batches(
     stream: BinaryIO, info: SourceInfo, chunk_size: int = CHUNK_SIZE
 ) -> Iterator[list[bytes]]:
     """Yield lists of Latin-1 lines (no terminator); ``info`` is filled in as reading goes."""
+    for segment in iter_segments(stream, info, chunk_size):
+        yield segment.split(b"\n")
+
+
+def iter_segments(
+    stream: BinaryIO, info: SourceInfo, chunk_size: int = CHUNK_SIZE
+) -> Iterator[bytes]:
+    """Yield the same lines as ``iter_batches``, each batch still joined by LF (Latin-1, no
+    CR-LF, no final terminator): the compiled scanner walks them in place."""
     carry = b""
     first = True
     decided = False
@@ -102,14 +111,14 @@ def iter_batches(
             if not decided and not data.isascii():
                 info.encoding = "utf-8" if _looks_utf8(data[: cut + 1]) else "latin-1"
                 decided = True
-            yield _split(data[: cut + 1], info, terminated=True)
+            yield _segment(data[:cut], info, terminated=True)
     except OSError as exc:
         raise DsnReadError(f"Lecture interrompue : {exc}", remedy="Vérifiez le fichier.") from exc
     if carry:
         info.final_newline = False
         if not decided and not carry.isascii():
             info.encoding = "utf-8" if _looks_utf8(carry) else "latin-1"
-        yield _split(carry, info, terminated=False)
+        yield _segment(carry, info, terminated=False)
 
 
 def _looks_utf8(data: bytes) -> bool:
@@ -122,20 +131,24 @@ def _looks_utf8(data: bytes) -> bool:
     return True
 
 
-def _split(seg: bytes, info: SourceInfo, *, terminated: bool) -> list[bytes]:
+def _segment(seg: bytes, info: SourceInfo, *, terminated: bool) -> bytes:
+    """``seg`` (its final line feed left out when ``terminated``) with CR-LF turned into LF
+    and UTF-8 into Latin-1; each line feed is counted once (a chunk is scanned few times)."""
+    end = int(terminated)  # the line feed left out of ``seg``
     lf = seg.count(b"\n")
-    crlf = seg.count(b"\r\n") if b"\r" in seg else 0
-    info.lf += lf
-    info.crlf += crlf
-    if crlf:
-        seg = seg.replace(b"\r\n", b"\n")
-    if terminated:
-        seg = seg[:-1]
+    info.lf += lf + end
+    if b"\r" in seg:
+        last = int(terminated and seg.endswith(b"\r"))  # the CR of the line feed left out
+        crlf = seg.count(b"\r\n")
+        info.crlf += crlf + last
+        if crlf:
+            seg = seg.replace(b"\r\n", b"\n")
+        if last:
+            seg = seg[:-1]
     if info.encoding == "utf-8" and not seg.isascii():
         seg = _transcode(seg, info)
-    lines = seg.split(b"\n")
-    info.lines += len(lines)
-    return lines
+    info.lines += lf + 1
+    return seg
 
 
 def _transcode(seg: bytes, info: SourceInfo) -> bytes:

@@ -14,6 +14,10 @@ Each batch of lines (see :meth:`Validator.feed`) is checked in three steps:
 
 Both give exactly the findings of the plain line-by-line checks (``replay=False``), which the
 tests compare. See ``docs/norme.md`` for the checks.
+
+When the C extension is built, ``run`` takes another path (:meth:`Validator.feed_segment`):
+the compiled scanner walks the lines in place and hands back, one at a time, the lines that
+need Python (findings, hooks, new block transitions), which go through ``_feed_lines``.
 """
 
 from __future__ import annotations
@@ -25,14 +29,14 @@ from itertools import compress, count, repeat
 from operator import call, is_, itemgetter, methodcaller, not_, or_, sub
 from typing import Any, cast
 
-from dsnlink.norme import oddities
+from dsnlink.norme import oddities, speedups
 from dsnlink.norme.checks import FIELD_HOOKS, REPLAYABLE_HOOKS, Hook, Hooks, is_calendar_date
 from dsnlink.norme.findings import Report, make_finding
 from dsnlink.norme.norm import NEVER, BlockSpec, Model, RubriqueSpec, diagnose, get_model
 from dsnlink.norme.runs import Unsuitable, compile_run
-from dsnlink.norme.source import Source, SourceInfo, iter_batches, open_source
+from dsnlink.norme.source import Source, SourceInfo, iter_batches, iter_segments, open_source
 from dsnlink.norme.structure import EMPLOYEE, Structure
-from dsnlink.norme.summary import Summary
+from dsnlink.norme.summary import EmployeeSummary, Summary
 from dsnlink.norme.tables import available_versions
 
 DEFAULT_VERSION = "P25V01"
@@ -76,6 +80,8 @@ _TABLES: dict[tuple[str, str, bool], Tables] = {}
 _SHAPES: dict[tuple[str, str, bool], dict[tuple[bytes, ...], _Shape]] = {}
 #: how many of them are compiled, by id of the dict of shapes
 _COMPILED: dict[int, int] = {}
+#: the attributes of a new EmployeeSummary, in order (the scanner makes employees from it)
+_NEW_EMPLOYEE: dict[str, Any] = dict(vars(EmployeeSummary(line=0)))
 #: one bytes object per block id, whatever the table: the hot loop compares blocks by identity
 _BLOCK_NAMES: dict[bytes, bytes] = {}
 
@@ -254,6 +260,60 @@ class Validator:
             if rest is not None:
                 self._feed_lines(part, rest)
             offset = stop
+
+    def feed_segment(self, segment: bytes) -> None:
+        """``feed`` for lines still joined by LF (see ``source.iter_segments``), walked by the
+        compiled scanner (:mod:`dsnlink.norme.speedups`). It stops at each line it cannot
+        take as plain (a finding, a hook other than the employee summary, a block transition
+        not yet remembered…): that line goes through ``_feed_lines`` here, then the scanner
+        goes on after it. Findings and summary are those of the pure-Python path."""
+        mod = speedups.module()
+        if mod is None:
+            raise RuntimeError("the compiled scanner is not built or is turned off")
+        scan = mod.scan
+        structure, hooks = self.structure, self.hooks
+        if hooks.keyset is not mod.KeySet:
+            # the scanner checks NIRs for duplicates in its own set (one per declaration);
+            # NIRs already in a Python set are left to Python until the next declaration
+            hooks.keyset = mod.KeySet
+            if not len(hooks.nirs):
+                hooks.nirs = mod.KeySet()
+        pos = 0
+        while True:
+            key = (self.model.version, self.model.nature, self.employees)
+            fast = speedups.table_for(key, self.table, self.model)
+            if fast is None or self.mask >= 1 << 64:
+                self.feed(segment[pos:].split(b"\n"))  # tables the scanner cannot hold
+                return
+            table, index, names = fast
+            blk = self.blk
+            state = [
+                -1 if blk is None else index.get(blk, -2),
+                self.last, self.mask, self.start, self.lineno, structure.sid,
+            ]  # fmt: skip
+            decl = hooks.decl
+            summary: list[Any] = [
+                hooks.emp, decl.employees if self.employees else None, hooks.nirs,
+                EmployeeSummary, _NEW_EMPLOYEE, 0,
+            ]  # fmt: skip
+            try:
+                pos = scan(table, segment, pos, state, structure.starts, structure.memo, summary)
+            finally:
+                if state[0] != -2:
+                    self.blk = None if state[0] < 0 else names[state[0]]
+                self.last, self.mask, self.start, self.lineno, structure.sid = state[1:]
+                hooks.emp = summary[0]
+                decl.employee_count += summary[5]
+            if pos < 0:
+                return
+            end = segment.find(b"\n", pos)
+            line = segment[pos:] if end < 0 else segment[pos:end]
+            if len(line) > oddities.MAX_LINE:
+                oddities.long_lines(self, self.lineno, [line])
+            self._feed_lines([line], 0)
+            if end < 0:
+                return
+            pos = end + 1
 
     def _feed_batch(self, lines: list[bytes]) -> int | None:
         """Check ``lines``; after a line that switched the tables, stop and return the index of
@@ -769,11 +829,40 @@ def run(
     employees: bool = True,
     max_findings: int = 5000,
     on_progress: Callable[[int], None] | None = None,
+    compiled: bool | None = None,
+) -> Report:
+    """Check ``source``. ``compiled`` chooses the path: the compiled scanner (the default when
+    it is built, see :mod:`dsnlink.norme.speedups`) or the pure-Python one (False)."""
+    fast = speedups.available() if compiled is None else compiled
+    with open_source(source) as (stream, name):
+        origin = stream.tell() if fast and stream.seekable() else None
+        report = _check(stream, name, employees, max_findings, on_progress, fast=origin is not None)
+        if origin is not None and report.dropped and max_findings > 0:
+            # Past max_findings, which findings are kept depends on the order they are found
+            # in, and the pure-Python path checks a batch's values before its structure: such a
+            # file is checked again that way, so that the same findings are kept.
+            stream.seek(origin)
+            report = _check(stream, name, employees, max_findings, on_progress, fast=False)
+    return report
+
+
+def _check(
+    stream: Any,
+    name: str,
+    employees: bool,
+    max_findings: int,
+    on_progress: Callable[[int], None] | None,
+    *,
+    fast: bool,
 ) -> Report:
     validator = Validator(employees=employees, max_findings=max_findings)
-    info = SourceInfo()
-    with open_source(source) as (stream, name):
-        info.name = name
+    info = SourceInfo(name=name)
+    if fast:
+        for segment in iter_segments(stream, info):
+            validator.feed_segment(segment)
+            if on_progress is not None:
+                on_progress(info.bytes)
+    else:
         for lines in iter_batches(stream, info):
             validator.feed(lines)
             if on_progress is not None:

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from dsnlink.norme import FAULTS, Severity, generate_monthly_dsn, summarize, validate
+from dsnlink.norme import FAULTS, Severity, generate_monthly_dsn, speedups, summarize, validate
 from dsnlink.norme.findings import CODES
+
+
+@pytest.fixture(autouse=True, params=["default", "pure-python"])
+def validator_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every check of this file on the path ``validate`` takes by default (the compiled
+    scanner when it is built) and on the pure-Python path."""
+    if request.param == "pure-python":
+        monkeypatch.setenv(speedups.NO_SPEEDUPS, "1")
 
 
 def test_generated_file_is_clean(small_dsn: bytes) -> None:
