@@ -409,21 +409,10 @@ def _pg_server(app: App) -> str | None:
 
 
 def _audit(app: App, user: User, action: str, object_id: str | None) -> None:
-    from dsnlink.store.records import NewAuditEntry
+    from dsnlink.accounts.base import record_audit
 
     with app.store.write() as r:
-        r.audit.append(
-            NewAuditEntry(
-                at=datetime.now(UTC),
-                actor_user_id=user.id,
-                actor_login=user.login,
-                as_whom=None,
-                action=action,
-                object_type="backup",
-                object_id=object_id,
-                detail={},
-            )
-        )
+        record_audit(r, user, action, "backup", object_id, at=datetime.now(UTC))
 
 
 def workers_view(request: Request, app: App) -> dict[str, Any]:
