@@ -148,10 +148,12 @@ def serving(
     *,
     extra_env: dict[str, str] | None = None,
     prepare: Prepare | None = None,
+    workers: int | None = None,
 ) -> Iterator[Served]:
     """An installation (Administrateur, Dupont, Martin with declarations and payslips; the
     connection settings pointing at ``world``), then ``dsnlink serve`` on a free loopback port
-    as a subprocess, until the block ends. ``prepare(app, admin)`` adds what a test needs."""
+    as a subprocess (``workers``: its ``--workers``; by default, its own default), until the
+    block ends. ``prepare(app, admin)`` adds what a test needs."""
     data_dir = tmp_path / "installation"
     env = dict(os.environ)
     env.update(
@@ -181,7 +183,17 @@ def serving(
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "dsnlink", "serve", "--port", str(port), "--interval", "1"],
+            [
+                sys.executable,
+                "-m",
+                "dsnlink",
+                "serve",
+                "--port",
+                str(port),
+                "--interval",
+                "1",
+                *(["--workers", str(workers)] if workers else []),
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
