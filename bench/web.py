@@ -4,11 +4,15 @@ Run: ``python -m bench.web [--deposits N] [--returns N] [--rates N] [--requests 
 [--concurrency N] [--quick]``.
 
 An installation (SQLite) is filled with bulk inserts: 10,000 deposits, 100,000 returns and
-100,000 PAS rates by default, over 100 employers. The web application runs under uvicorn in
-one process; a second process logs in and sends requests to each page and API listing with
-``--concurrency`` requests in flight, and reports p50/p95/max per URL. Printed: those figures,
-the ratio of each p95 to the target (100 ms) and to the baseline (the cached OpenAPI document
-of the same server under the same load: the framework and transport floor).
+100,000 PAS rates by default, over 100 employers. ``dsnlink serve`` serves it in its default
+configuration (``--workers``: one web process per CPU, unless ``--workers`` is given here),
+without its runner (the store's deposits would send it to Net-entreprises); a second process
+logs in and sends requests to each page and API listing with ``--concurrency`` requests in
+flight, and reports p50/p95/max per URL. Printed: those figures, the ratio of each p95 to the
+target (100 ms) and to the baseline (the cached OpenAPI document of the same server under the
+same load: the framework and transport floor), and the server's CPU time per request (every
+process of ``dsnlink serve``, read from /proc before and after each URL's requests): on a
+machine shared with other work, the figure to compare between two versions.
 """
 
 from __future__ import annotations
@@ -69,13 +73,24 @@ def build(data_dir: Path, deposits: int, returns: int, rates: int) -> dict[str, 
     }
 
 
-def make_app() -> Any:
-    """The uvicorn factory: the installation of ``DSNLINK_DATA_DIR``, served."""
-    from dsnlink.settings import get_settings
-    from dsnlink.setup import open_app
-    from dsnlink.web.app import create_app
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the web processes of ``dsnlink serve``)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += _tree(int(child))
+    return found
 
-    return create_app(open_app(get_settings()))
+
+def _cpu_seconds(pids: list[int]) -> float:
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except FileNotFoundError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def urls(facts: dict[str, Any]) -> list[str]:
@@ -100,12 +115,21 @@ def urls(facts: dict[str, Any]) -> list[str]:
     ]
 
 
-async def _load(base: str, targets: list[str], requests: int, concurrency: int) -> dict[str, Any]:
+async def _load(
+    base: str, targets: list[str], requests: int, concurrency: int, server: int
+) -> dict[str, Any]:
     import httpx
     from tests.support.web_login import log_in_over_http
 
     timings: dict[str, list[float]] = {}
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+    cpu: dict[str, float] = {}
+    pids = _tree(server)
+    started = {pid: _cpu_seconds([pid]) for pid in pids}
+    async with httpx.AsyncClient(
+        base_url=base,
+        timeout=60,
+        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+    ) as client:
         await log_in_over_http(client, LOGIN, PASSWORD)
         for url in [BASELINE, *targets]:
             warm = await client.get(url)
@@ -125,9 +149,14 @@ async def _load(base: str, targets: list[str], requests: int, concurrency: int) 
                     if answer.status_code != 200:
                         raise SystemExit(f"{url}: HTTP {answer.status_code}")
 
+            used = _cpu_seconds(pids)
             await asyncio.gather(*(worker() for _ in range(concurrency)))
+            cpu[url] = (_cpu_seconds(pids) - used) / requests * 1000
             timings[url] = samples
-    return timings
+    # How the work was shared between the processes (the web processes' connections are
+    # spread by the kernel at accept time).
+    shares = sorted((_cpu_seconds([pid]) - started[pid] for pid in pids), reverse=True)
+    return {"timings": timings, "cpu": cpu, "processes": len(pids), "shares": shares}
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -142,14 +171,20 @@ def main() -> int:
     parser.add_argument("--rates", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200, help="per URL")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="dsnlink serve --workers (default: its own)"
+    )
     parser.add_argument("--quick", action="store_true", help="small store, few requests (CI)")
     parser.add_argument("--load", help=argparse.SUPPRESS)  # the load process: base URL
     parser.add_argument("--facts", help=argparse.SUPPRESS)
+    parser.add_argument("--server", type=int, help=argparse.SUPPRESS)  # serve's pid
     args = parser.parse_args()
     if args.load:
         facts = json.loads(args.facts)
-        timings = asyncio.run(_load(args.load, urls(facts), args.requests, args.concurrency))
-        print(json.dumps(timings))
+        measured = asyncio.run(
+            _load(args.load, urls(facts), args.requests, args.concurrency, args.server)
+        )
+        print(json.dumps(measured))
         return 0
     if args.quick:
         args.deposits, args.returns, args.rates, args.requests = 500, 5_000, 5_000, 20
@@ -157,7 +192,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="dsnlink-bench-web-") as tmp:
         data_dir = Path(tmp) / "data"
         facts = build(data_dir, args.deposits, args.returns, args.rates)
-        size = (data_dir / "dsnlink.db").stat().st_size if (data_dir / "dsnlink.db").exists() else 0
+        db_file = data_dir / "dsnlink.sqlite3"
+        size = db_file.stat().st_size if db_file.exists() else 0
         print(
             f"store: {args.deposits:,} deposits, {args.returns:,} returns, {args.rates:,} rates "
             f"filled in {facts['seconds']:.1f} s ({size / 1e6:.0f} MB)"
@@ -173,20 +209,20 @@ def main() -> int:
             "DSNLINK_PORTAL_PROFILE": "production",
             "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)]),
         }
+        from dsnlink.cli.serve import default_workers
+
+        workers = args.workers or default_workers()
+        env["DSNLINK_LOG_LEVEL"] = "WARNING"  # no access log
         server = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "uvicorn",
-                "bench.web:make_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
+                "dsnlink",
+                "serve",
                 "--port",
                 str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
+                "--no-runner",
+                *(["--workers", str(args.workers)] if args.workers else []),
             ],
             env=env,
             cwd=root,
@@ -207,6 +243,8 @@ def main() -> int:
                     str(args.requests),
                     "--concurrency",
                     str(args.concurrency),
+                    "--server",
+                    str(server.pid),
                 ],
                 env=env,
                 cwd=root,
@@ -217,18 +255,25 @@ def main() -> int:
             if load.returncode != 0:
                 print(load.stdout, load.stderr, file=sys.stderr)
                 return 1
-            timings: dict[str, list[float]] = json.loads(load.stdout.strip().splitlines()[-1])
+            measured: dict[str, Any] = json.loads(load.stdout.strip().splitlines()[-1])
         finally:
             server.terminate()
             server.wait(timeout=30)
-    return report(timings, args)
+    return report(measured, args, workers)
 
 
-def report(timings: dict[str, list[float]], args: argparse.Namespace) -> int:
+def report(measured: dict[str, Any], args: argparse.Namespace, workers: int) -> int:
+    timings: dict[str, list[float]] = measured["timings"]
+    cpu: dict[str, float] = measured["cpu"]
     base_p95 = _pct(timings[BASELINE], 0.95)
-    print(f"{args.requests} requests per URL, {args.concurrency} in flight, from a second process")
     print(
-        f"{'URL':<52} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'p95/target':>10} {'p95/base':>9}"
+        f"dsnlink serve --workers {workers} (default {'yes' if not args.workers else 'no'}), "
+        f"{measured['processes']} processes; {args.requests} requests per URL, "
+        f"{args.concurrency} in flight, from a second process"
+    )
+    print(
+        f"{'URL':<52} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'p95/target':>10} "
+        f"{'p95/base':>9} {'CPU ms/req':>10}"
     )
     worst = 0.0
     for url, samples in timings.items():
@@ -238,8 +283,12 @@ def report(timings: dict[str, list[float]], args: argparse.Namespace) -> int:
         label = url if url != BASELINE else f"{url} (baseline)"
         print(
             f"{label[:52]:<52} {p50:>8.1f} {p95:>8.1f} {max(samples):>8.1f} "
-            f"{p95 / TARGET_MS:>10.2f} {p95 / base_p95:>9.1f}"
+            f"{p95 / TARGET_MS:>10.2f} {p95 / base_p95:>9.1f} {cpu[url]:>10.1f}"
         )
+    pages = [cpu[url] for url in timings if url != BASELINE]
+    print(f"server CPU per request, pages and listings: mean {statistics.mean(pages):.1f} ms")
+    shares = ", ".join(f"{s:.1f}" for s in measured["shares"])
+    print(f"server CPU seconds per process, most busy first: {shares}")
     print(f"worst p95: {worst:.1f} ms (target {TARGET_MS:.0f} ms)")
     # Shared machines: the figures mean little if other work competes for the cores.
     load1, load5, _ = os.getloadavg()

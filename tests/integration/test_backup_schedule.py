@@ -151,7 +151,7 @@ def _wait_for(condition: Any, timeout: float = 10) -> None:
 
 
 def test_schedule_set_checks_the_folder_at_once(app: App, tmp_path: Path) -> None:
-    env = {"DSNLINK_PASSWORD": ADMIN_PW}
+    env = {"DSNLINK_PASSWORD": ADMIN_PW, "DSNLINK_USER": "Administrateur"}
     missing = tmp_path / "nulle-part"
     r = invoke(
         "backup", "schedule", "set", "--frequency", "weekly", "--weekday", "vendredi",
@@ -175,7 +175,19 @@ def test_schedule_set_checks_the_folder_at_once(app: App, tmp_path: Path) -> Non
     assert shown["frequency"] == "weekly" and shown["at"] == "23:30"
     nxt = datetime.fromisoformat(shown["next"])
     assert nxt.astimezone(ZoneInfo("Europe/Paris")).weekday() == 4
-    # Without the configuration right: refused.
+    # Administration alone may set it too (as on the Sauvegardes page); it is in the journal.
+    assert invoke(
+        "users", "create", "exploit", "--right", "administration", "--password-stdin",
+        input="exploit-password-1\n", **env,
+    ).code == 0  # fmt: skip
+    r = invoke(
+        "backup", "schedule", "set", "--frequency", "daily", "--to", str(tmp_path),
+        "--as", "exploit", "--json", DSNLINK_PASSWORD="exploit-password-1",
+    )  # fmt: skip
+    assert r.code == 0, r.stdout + r.stderr
+    journal = invoke("audit", "--json", **env).json()
+    assert [e["actor"] for e in journal if e["action"] == "backup.schedule"][:1] == ["exploit"]
+    # Without administration or configuration: refused.
     assert invoke(
         "users", "create", "paie", "--right", "payslips", "--password-stdin",
         input="paie-password-1\n", **env,

@@ -112,6 +112,35 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], log_path: Path) -> N
 Prepare = Callable[[App, User], None]
 
 
+def portal_installation(
+    settings: Settings,
+    world: PortalWorld,
+    rights: list[Module],
+    *,
+    admin_password: str = ADMIN_PASSWORD,
+    user_password: str = USER_PASSWORD,
+) -> tuple[App, User]:
+    """A new installation whose connection settings point at ``world``: Administrateur, and
+    Dupont and Martin holding ``rights``. The caller closes the app."""
+    app = init_installation(
+        settings,
+        name="Association Les Amis",
+        admin_password=admin_password,
+        tiers_de_confiance="GUICHET ASSOCIATIONS URSSAF",
+    )
+    try:
+        admin = app.accounts.users.authenticate("Administrateur", admin_password)
+        world.configure(app, admin)
+        for login, name in (("dupont", "Marie Dupont"), ("martin", "Paul Martin")):
+            app.accounts.users.create(
+                admin, login=login, display_name=name, password=user_password, rights=rights
+            )
+    except BaseException:
+        app.close()
+        raise
+    return app, admin
+
+
 @contextlib.contextmanager
 def serving(
     tmp_path: Path,
@@ -119,10 +148,12 @@ def serving(
     *,
     extra_env: dict[str, str] | None = None,
     prepare: Prepare | None = None,
+    workers: int | None = None,
 ) -> Iterator[Served]:
     """An installation (Administrateur, Dupont, Martin with declarations and payslips; the
     connection settings pointing at ``world``), then ``dsnlink serve`` on a free loopback port
-    as a subprocess, until the block ends. ``prepare(app, admin)`` adds what a test needs."""
+    as a subprocess (``workers``: its ``--workers``; by default, its own default), until the
+    block ends. ``prepare(app, admin)`` adds what a test needs."""
     data_dir = tmp_path / "installation"
     env = dict(os.environ)
     env.update(
@@ -141,23 +172,8 @@ def serving(
         portal_simulator_url=world.sim.base_url,
         portal_ca_bundle=world.ca_file,
     )
-    app = init_installation(
-        settings,
-        name="Association Les Amis",
-        admin_password=ADMIN_PASSWORD,
-        tiers_de_confiance="GUICHET ASSOCIATIONS URSSAF",
-    )
+    app, admin = portal_installation(settings, world, [Module.DECLARATIONS, Module.PAYSLIPS])
     try:
-        admin = app.accounts.users.authenticate("Administrateur", ADMIN_PASSWORD)
-        world.configure(app, admin)
-        for login, name in (("dupont", "Marie Dupont"), ("martin", "Paul Martin")):
-            app.accounts.users.create(
-                admin,
-                login=login,
-                display_name=name,
-                password=USER_PASSWORD,
-                rights=[Module.DECLARATIONS, Module.PAYSLIPS],
-            )
         if prepare is not None:
             prepare(app, admin)
     finally:
@@ -167,7 +183,17 @@ def serving(
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "dsnlink", "serve", "--port", str(port), "--interval", "1"],
+            [
+                sys.executable,
+                "-m",
+                "dsnlink",
+                "serve",
+                "--port",
+                str(port),
+                "--interval",
+                "1",
+                *(["--workers", str(workers)] if workers else []),
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

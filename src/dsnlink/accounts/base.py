@@ -91,14 +91,33 @@ def audit(
     as_whom: str | None = None,
     **detail: Any,
 ) -> None:
-    """Append an audit entry, in the caller's transaction. Never given a secret: keys that
-    look like one are refused outright, and values pass through redaction as a second net."""
+    """Append an audit entry, in the caller's transaction (see :func:`record_audit`)."""
+    record_audit(
+        r, actor, action, object_type, object_id, at=ctx.clock(), as_whom=as_whom, **detail
+    )
+
+
+def record_audit(
+    r: Repositories,
+    actor: User | None,
+    action: str,
+    object_type: str,
+    object_id: str | None = None,
+    *,
+    at: datetime,
+    as_whom: str | None = None,
+    **detail: Any,
+) -> None:
+    """Append an audit entry at ``at``, in the caller's transaction: for changes made outside
+    the account services (backup schedule, employer policies, backups). Never given a secret:
+    keys that look like one are refused outright, and values pass through redaction as a
+    second net."""
     bad = [k for k in detail if is_secret_key(k)]
     if bad:
         raise ValueError(f"audit detail keys look secret: {bad}")
     r.audit.append(
         NewAuditEntry(
-            at=ctx.clock(),
+            at=at,
             actor_user_id=actor.id if actor else None,
             actor_login=actor.login if actor else None,
             as_whom=as_whom,

@@ -1,15 +1,23 @@
-"""``dsnlink serve``: the Centre de maintenance, the runner and the watched folder, in one
-process.
+"""``dsnlink serve``: the Centre de maintenance, the runner and the watched folder.
 
-One process, one database handle: the web pages, the runner's steps and the watched folder's
-deposits share it, so SQLite's writers queue on the same in-process lock instead of meeting
-"database is locked".
+``--workers 1``: one process, one database handle: the web pages, the runner's steps and the
+watched folder's deposits share it, so SQLite's writers queue on the same in-process lock.
+
+``--workers N`` (the default: one per CPU): this process holds the runner's lock and runs the
+runner and the watched folder (once), and uvicorn's supervisor starts N web processes on the
+port (:mod:`dsnlink.web.served`; one listening socket each on Linux, so that the kernel spreads
+the connections: :mod:`dsnlink.web.supervisor`), restarts one that dies, and stops them all
+gracefully (each finishes its requests) on Ctrl+C or SIGTERM. A page is CPU-bound Python:
+one process answers one request at a time whatever its threads, so N processes are what let
+N cores answer. Across processes SQLite's writers wait for each other (busy timeout, every
+write begun IMMEDIATE); the web's writes are a few rows each.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
+import os
 import threading
 from typing import Any
 
@@ -32,6 +40,19 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+#: More web processes than this bring nothing on a workstation and each holds its connections.
+MAX_DEFAULT_WORKERS = 8
+
+
+def default_workers() -> int:
+    """One web process per CPU this process may run on, between 1 and 8."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_DEFAULT_WORKERS))
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Adresse d'écoute.")
 @click.option(
@@ -43,15 +64,28 @@ def _is_loopback(host: str) -> bool:
     help="Ne pas faire avancer les dépôts dans ce processus (un « dsnlink run » s'en charge).",
 )
 @click.option("--interval", type=click.FloatRange(0.1), default=5.0, show_default=True)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processus qui répondent aux pages (défaut : un par processeur, au plus 8).",
+)
 @json_option
-def serve(host: str, port: int, no_runner: bool, interval: float, json_output: bool) -> None:
+def serve(
+    host: str,
+    port: int,
+    no_runner: bool,
+    interval: float,
+    workers: int | None,
+    json_output: bool,
+) -> None:
     """Ouvre le Centre de maintenance dans le navigateur (et fait avancer les dépôts)."""
     import uvicorn
 
     from dsnlink.jobs.locks import runner_lock
     from dsnlink.jobs.runner import Runner
     from dsnlink.pipeline.setup import open_pipeline
-    from dsnlink.web.app import create_app
+    from dsnlink.web.app import create_app, warm
 
     with (
         open_installation() as app,
@@ -101,15 +135,14 @@ def serve(host: str, port: int, no_runner: bool, interval: float, json_output: b
                 )
             )
             stoppers.append(watcher.stop)
-        web = create_app(app, pipeline=pipeline)
-        # The Workers et file page shows this runner's figures.
-        web.state.runner = runner
+        processes = workers or default_workers()
         url = f"http://{host}:{port}/"
         info = {
             "url": url,
             "installation": app.installation.name,
             "runner": runner_state,
             "watch_dir": str(watch_dir) if watch_dir else None,
+            "workers": processes,
         }
         emit(
             info,
@@ -123,19 +156,37 @@ def serve(host: str, port: int, no_runner: bool, interval: float, json_output: b
                 "[yellow]Attention : le serveur écoute au-delà de ce poste, sans HTTPS. "
                 "Placez-le derrière un proxy HTTPS du réseau.[/]"
             )
+        options: dict[str, Any] = {
+            "host": host,
+            "port": port,
+            "log_level": settings.log_level.lower(),
+            "access_log": settings.log_level in {"DEBUG", "INFO"},
+            "server_header": False,
+            "lifespan": "on",
+        }
+        if processes == 1:
+            web = create_app(app, pipeline=pipeline)
+            warm(web)
+            # The Workers et file page shows this runner's figures.
+            web.state.runner = runner
+            config = uvicorn.Config(web, **options)
+        else:
+            config = uvicorn.Config(
+                "dsnlink.web.served:create_worker_app", factory=True, workers=processes, **options
+            )
+        from dsnlink.web.supervisor import SpreadMultiprocess, listening_sockets
+
+        # Bound before the runner starts: a port already taken stops here, having done nothing.
+        sockets = listening_sockets(config, processes)
+        for sock in sockets:
+            held.callback(sock.close)
         for thread in threads:
             thread.start()
-        config = uvicorn.Config(
-            web,
-            host=host,
-            port=port,
-            log_level=settings.log_level.lower(),
-            access_log=settings.log_level in {"DEBUG", "INFO"},
-            server_header=False,
-            lifespan="on",
-        )
         try:
-            uvicorn.Server(config).run()
+            if processes == 1:
+                uvicorn.Server(config).run(sockets=sockets)
+            else:
+                SpreadMultiprocess(config, sockets=sockets).run()
         finally:
             for stop in stoppers:
                 stop()

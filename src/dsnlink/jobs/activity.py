@@ -100,14 +100,19 @@ def file_lock_holder(path: Path, locks: Path = PROC_LOCKS) -> tuple[bool, int | 
     return True, None
 
 
-def runner_report(data_dir: Path, runner: Any | None) -> dict[str, Any]:
-    """Monoposte: whether the in-process runner works, in this process or another one."""
+def runner_report(
+    data_dir: Path, runner: Any | None, *, server_pid: int | None = None
+) -> dict[str, Any]:
+    """Monoposte: whether the in-process runner works, in this server or another process.
+
+    ``server_pid``: the process of this server that holds the runner (the parent of the web
+    processes of ``dsnlink serve --workers``); by default this one."""
     known, pid = file_lock_holder(data_dir / "runner.lock")
     if not known:
         state = "unknown"
     elif pid is None:
         state = "stopped"
-    elif pid == os.getpid():
+    elif pid == (server_pid or os.getpid()):
         state = "here"
     else:
         state = "elsewhere"

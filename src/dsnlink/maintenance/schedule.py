@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dsnlink.accounts.base import authorise
+from dsnlink.accounts.base import authorise, record_audit
 from dsnlink.accounts.rights import Operation
 from dsnlink.errors import DsnlinkError, InvalidInput
 from dsnlink.logs import get_logger
@@ -33,7 +33,7 @@ from dsnlink.pipeline.context import Pipeline
 from dsnlink.pipeline.model import Alert
 from dsnlink.settings import Settings
 from dsnlink.store import Database, SqlStore
-from dsnlink.store.records import NewAuditEntry, User
+from dsnlink.store.records import User
 
 log = get_logger("dsnlink.maintenance.schedule")
 
@@ -212,17 +212,14 @@ def save_schedule(
     with store.write() as r:
         if actor is not None:
             fresh = authorise(r, actor, Operation.BACKUP_SCHEDULE, None)
-            r.audit.append(
-                NewAuditEntry(
-                    at=at,
-                    actor_user_id=fresh.id,
-                    actor_login=fresh.login,
-                    as_whom=None,
-                    action="backup.schedule",
-                    object_type="backup",
-                    object_id=None,
-                    detail={"schedule": saved.describe(), "enabled": saved.enabled},
-                )
+            record_audit(
+                r,
+                fresh,
+                "backup.schedule",
+                "backup",
+                at=at,
+                schedule=saved.describe(),
+                enabled=saved.enabled,
             )
         r.settings.put(STATE_SCOPE, SCHEDULE_KEY, saved.to_dict(), at)
     return saved

@@ -9,7 +9,7 @@ Rows are plain dicts ready for JSON and templates; never a secret (the ledger ho
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -26,6 +26,7 @@ from dsnlink.pipeline.states import LABELS, EnvoiState
 from dsnlink.pipeline.tables import deposit_files, envois, pas_rates, return_files
 from dsnlink.store import tables as t
 from dsnlink.store.database import Database
+from dsnlink.store.snapshot import cached, snapshot_key
 
 #: Nature of the deposit's own answer (AEE or ARE).
 DEPOSIT_ANSWER_NATURE = "10"
@@ -38,6 +39,8 @@ class Page:
     total: int
     page: int
     per_page: int
+    #: Envois per state (:func:`deposits` with ``counts=True``), read in the same transaction.
+    counts: dict[str, int] | None = None
 
     @property
     def pages(self) -> int:
@@ -53,12 +56,35 @@ class Page:
         }
 
 
-def _paged(conn: Connection, query: Select[Any], page: int, per_page: int) -> tuple[Any, int]:
+def _paged(
+    conn: Connection,
+    query: Select[Any],
+    page: int,
+    per_page: int,
+    *,
+    count_key: Hashable,
+    snapshot: Hashable | None = None,
+) -> tuple[Any, int]:
+    """A page of ``query`` and the number of its rows (kept under ``count_key``, which names
+    the query and its filters, while the database does not change). ``snapshot``: the
+    transaction's :func:`snapshot_key` if taken already (otherwise taken here, so this must
+    then be the transaction's first read)."""
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
-    total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery()))
+    if snapshot is None:
+        snapshot = snapshot_key(conn)
+    total = cached(
+        conn,
+        snapshot,
+        count_key,
+        lambda: int(
+            conn.execute(
+                select(func.count()).select_from(query.order_by(None).subquery())
+            ).scalar_one()
+        ),
+    )
     rows = conn.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return rows, int(total.scalar_one())
+    return rows, total
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -81,11 +107,15 @@ def deposits(
     ids: Sequence[str] | None = None,
     page: int = 1,
     per_page: int = 50,
+    counts: bool = False,
 ) -> Page:
-    """Envois newest first, with their file, employer and the AEE/ARE when it came.
+    """Envois newest first, with their file, employer and the AEE/ARE when it came (and, with
+    ``counts``, the envois per state, in the same transaction).
 
     The page's ids are found first on the index alone (``created_at, id``); only those 50
-    rows are then read and joined: a deep page costs an index walk, not a table scan.
+    rows are then read and joined: a deep page costs an index walk, not a table scan. The
+    number of matching envois and the counts per state are kept while the database does not
+    change (:mod:`dsnlink.store.snapshot`).
     """
     c = envois.c
     where: list[ColumnElement[bool]] = []
@@ -109,15 +139,33 @@ def deposits(
         .limit(per_page)
         .offset((page - 1) * per_page)
     )
+    count_key = (
+        "envois",
+        tuple(s.value for s in states or ()),
+        siret,
+        month,
+        idflux,
+        file_id,
+        tuple(ids) if ids is not None else None,
+    )
+    by_state = None
     with db.read() as conn:
-        total = int(
-            conn.execute(select(func.count()).select_from(envois).where(*where)).scalar_one()
+        snapshot = snapshot_key(conn)  # before the first read of the transaction
+        total = cached(
+            conn,
+            snapshot,
+            count_key,
+            lambda: int(
+                conn.execute(select(func.count()).select_from(envois).where(*where)).scalar_one()
+            ),
         )
         wanted = list(conn.execute(keys).scalars())
         rows = conn.execute(_deposit_query().where(c.id.in_(wanted))).all() if wanted else []
+        if counts:
+            by_state = dict(cached(conn, snapshot, "envois_by_state", lambda: _by_state(conn)))
     order = {key: n for n, key in enumerate(wanted)}
     rows = sorted(rows, key=lambda r: order[r.id])
-    return Page([_deposit_row(r) for r in rows], total, page, per_page)
+    return Page([_deposit_row(r) for r in rows], total, page, per_page, by_state)
 
 
 @cache
@@ -190,11 +238,15 @@ def _deposit_row(r: Any) -> dict[str, Any]:
 
 
 def deposit_counts(db: Database) -> dict[str, int]:
-    """Envois per state (the index on ``state`` answers it)."""
+    """Envois per state (the index on ``state`` answers it; kept while nothing changes)."""
     with db.read() as conn:
-        rows = conn.execute(select(envois.c.state, func.count()).group_by(envois.c.state))
-        found = {state: int(n) for state, n in rows}
-    return {s.value: found[s.value] for s in EnvoiState if found.get(s.value)}
+        return dict(cached(conn, snapshot_key(conn), "envois_by_state", lambda: _by_state(conn)))
+
+
+def _by_state(conn: Connection) -> tuple[tuple[str, int], ...]:
+    rows = conn.execute(select(envois.c.state, func.count()).group_by(envois.c.state))
+    found = {state: int(n) for state, n in rows}
+    return tuple((s.value, found[s.value]) for s in EnvoiState if found.get(s.value))
 
 
 def file_of(db: Database, envoi_id: str) -> dict[str, Any]:
@@ -282,9 +334,17 @@ def returns(
             keys.c.ops.desc(),
         )
     )
+    count_key = ("return_files", kind, idflux, siret, with_anomalies)
     with db.read() as conn:
-        total = int(
-            conn.execute(select(func.count()).select_from(source).where(*where)).scalar_one()
+        # The exact count of 100,000 returns is the dearest read of the page: kept while the
+        # database does not change.
+        total = cached(
+            conn,
+            snapshot_key(conn),
+            count_key,
+            lambda: int(
+                conn.execute(select(func.count()).select_from(source).where(*where)).scalar_one()
+            ),
         )
         rows = conn.execute(query).all()
     return Page([return_row(x) for x in rows], total, page, per_page)
@@ -347,7 +407,15 @@ def employer_choices(db: Database) -> list[dict[str, str]]:
     query that builds no :class:`~dsnlink.store.records.Employer` record."""
     e = t.employers.c
     with db.read() as conn:
-        rows = conn.execute(select(e.siret, e.name).order_by(e.name, e.id)).all()
+        rows = cached(
+            conn,
+            snapshot_key(conn),
+            "employer_choices",
+            lambda: tuple(
+                (siret, name)
+                for siret, name in conn.execute(select(e.siret, e.name).order_by(e.name, e.id))
+            ),
+        )
     return [{"siret": siret, "name": name} for siret, name in rows]
 
 
@@ -367,16 +435,18 @@ def rate_months(db: Database, siret: str) -> list[dict[str, Any]]:
             and_(p.rate.is_not(None), p.previous_rate.is_(None)),
         ),
     )
+    query = (
+        select(p.month, func.count(), func.sum(cast(changed, Integer)))
+        .where(p.employer_siret == siret)
+        .group_by(p.month)
+    )
     with db.read() as conn:
-        rows = conn.execute(
-            select(
-                p.month,
-                func.count(),
-                func.sum(cast(changed, Integer)),
-            )
-            .where(p.employer_siret == siret)
-            .group_by(p.month)
-        ).all()
+        rows = cached(
+            conn,
+            snapshot_key(conn),
+            ("rate_months", siret),
+            lambda: tuple(tuple(r) for r in conn.execute(query)),
+        )
     months = [{"month": m, "count": int(n), "changed": int(ch or 0)} for m, n, ch in rows]
     return sorted(months, key=lambda x: _month_key(x["month"]), reverse=True)
 
@@ -420,14 +490,22 @@ def rate_table(
         )
     query = query.order_by(p.nir, p.published_at.desc())
     with db.read() as conn:
-        rows, total = _paged(conn, query, page, per_page)
-        idfluxes = [
-            x
-            for (x,) in conn.execute(
-                select(p.idflux).where(p.employer_siret == siret, p.month == month).distinct()
-            )
-        ]
-        without = _without_rate(conn, siret, idfluxes)
+        snapshot = snapshot_key(conn)  # before the first read of the transaction
+        rows, total = _paged(
+            conn,
+            query,
+            page,
+            per_page,
+            count_key=("pas_rates", siret, month, changes_only),
+            snapshot=snapshot,
+        )
+        # The same for every page of the month: kept while the database does not change.
+        without = cached(
+            conn,
+            snapshot,
+            ("without_rate", siret, month),
+            lambda: _month_without(conn, siret, month),
+        )
     return RateTable(
         siret,
         month,
@@ -435,8 +513,19 @@ def rate_table(
         total,
         max(1, page),
         _per(per_page),
-        without,
+        list(without),
     )
+
+
+def _month_without(conn: Connection, siret: str, month: str) -> list[dict[str, Any]]:
+    p = pas_rates.c
+    idfluxes = [
+        x
+        for (x,) in conn.execute(
+            select(p.idflux).where(p.employer_siret == siret, p.month == month).distinct()
+        )
+    ]
+    return _without_rate(conn, siret, idfluxes)
 
 
 def _without_rate(conn: Connection, siret: str, idfluxes: list[str]) -> list[dict[str, Any]]:
@@ -499,8 +588,9 @@ def journal(
         query = query.where(log.at >= since)
     if until is not None:
         query = query.where(log.at < until)
+    count_key = ("audit_log", actor and actor.lower(), action, object_type, since, until)
     with db.read() as conn:
-        rows, total = _paged(conn, query, page, per_page)
+        rows, total = _paged(conn, query, page, per_page, count_key=count_key)
     items = [
         {
             "id": r.id,
@@ -520,7 +610,16 @@ def journal(
 def journal_actions(db: Database) -> list[str]:
     """The distinct actions recorded (the filter's choices), from the index on ``action``."""
     with db.read() as conn:
-        return sorted(a for (a,) in conn.execute(select(t.audit_log.c.action).distinct()) if a)
+        return list(
+            cached(
+                conn,
+                snapshot_key(conn),
+                "journal_actions",
+                lambda: tuple(
+                    sorted(a for (a,) in conn.execute(select(t.audit_log.c.action).distinct()) if a)
+                ),
+            )
+        )
 
 
 # --- deadlines -------------------------------------------------------------------------------
@@ -530,48 +629,15 @@ def deadline_board(
     db: Database, *, month: str, now: datetime, default_day: int
 ) -> list[dict[str, Any]]:
     """:func:`dsnlink.pipeline.deadlines.deadlines` for every employer in three queries (the
-    employers, their policies, the month's envois) instead of two per employer."""
+    employers, their policies, the month's envois) instead of two per employer; what they read
+    is kept while the database does not change (the statuses depend on ``now``: computed each
+    time)."""
     from dsnlink.pipeline.deadlines import deadline_status, due_date_for
-    from dsnlink.pipeline.model import Declaration, Envoi
-    from dsnlink.pipeline.tables import employer_policies
 
-    c = envois.c
     with db.read() as conn:
-        employers = conn.execute(
-            select(t.employers.c.siret, t.employers.c.name, t.employers.c.due_day).order_by(
-                t.employers.c.name, t.employers.c.siret
-            )
-        ).all()
-        days = dict(
-            conn.execute(select(employer_policies.c.siret, employer_policies.c.deadline_day)).all()
+        employers, days, by_siret = cached(
+            conn, snapshot_key(conn), ("deadline_board", month), lambda: _board_facts(conn, month)
         )
-        # Only what the status needs (state, deposit time, id): no DSN bytes, no employees.
-        rows = conn.execute(
-            select(c.id, c.declared_siret, c.state, c.deposited_at, c.created_at).where(
-                c.month == month,
-                c.nature == "01",
-                c.is_test.is_(False),
-                c.role != "test",
-            )
-        ).all()
-    month_envois = [
-        Envoi(
-            id=r.id,
-            file_id="",
-            seq=0,
-            sha256="",
-            declaration=Declaration(r.declared_siret, month, "01", "", "", False),
-            state=EnvoiState(r.state),
-            acting_login="",
-            created_at=r.created_at,
-            updated_at=r.created_at,
-            deposited_at=r.deposited_at,
-        )
-        for r in rows
-    ]
-    by_siret: dict[str, list[Any]] = {}
-    for envoi in month_envois:
-        by_siret.setdefault(envoi.declaration.declared_siret, []).append(envoi)
     board = []
     for siret, name, due_day in employers:
         due = due_date_for(month, days.get(siret), due_day, default_day)
@@ -589,3 +655,48 @@ def deadline_board(
             }
         )
     return board
+
+
+def _board_facts(
+    conn: Connection, month: str
+) -> tuple[list[Any], dict[str, int | None], dict[str, list[Any]]]:
+    """The employers, their deadline days and the month's monthly envois per SIRET."""
+    from dsnlink.pipeline.model import Declaration, Envoi
+    from dsnlink.pipeline.tables import employer_policies
+
+    c = envois.c
+    employers = list(
+        conn.execute(
+            select(t.employers.c.siret, t.employers.c.name, t.employers.c.due_day).order_by(
+                t.employers.c.name, t.employers.c.siret
+            )
+        )
+    )
+    days = dict(
+        conn.execute(select(employer_policies.c.siret, employer_policies.c.deadline_day)).all()
+    )
+    # Only what the status needs (state, deposit time, id): no DSN bytes, no employees.
+    rows = conn.execute(
+        select(c.id, c.declared_siret, c.state, c.deposited_at, c.created_at).where(
+            c.month == month,
+            c.nature == "01",
+            c.is_test.is_(False),
+            c.role != "test",
+        )
+    ).all()
+    by_siret: dict[str, list[Any]] = {}
+    for r in rows:
+        envoi = Envoi(
+            id=r.id,
+            file_id="",
+            seq=0,
+            sha256="",
+            declaration=Declaration(r.declared_siret, month, "01", "", "", False),
+            state=EnvoiState(r.state),
+            acting_login="",
+            created_at=r.created_at,
+            updated_at=r.created_at,
+            deposited_at=r.deposited_at,
+        )
+        by_siret.setdefault(r.declared_siret, []).append(envoi)
+    return employers, days, by_siret

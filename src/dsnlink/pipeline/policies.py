@@ -12,14 +12,14 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from dsnlink.accounts.base import authorise
+from dsnlink.accounts.base import authorise, record_audit
 from dsnlink.accounts.rights import Operation
 from dsnlink.errors import InvalidInput, NotFound
 from dsnlink.pipeline.model import EmployerPolicy
 from dsnlink.pipeline.sql import write_policy
 from dsnlink.pipeline.tables import employer_policies
 from dsnlink.store.database import Database
-from dsnlink.store.records import NewAuditEntry, User
+from dsnlink.store.records import User
 from dsnlink.store.sql import SqlRepositories, SqlStore
 
 #: The due days of a monthly DSN (the 5th for employers of 50 employees or more).
@@ -79,16 +79,15 @@ def set_policy(
         if employer is None:
             raise NotFound(f"Aucun employeur de SIRET {siret}.", siret=siret)
         write_policy(conn, policy)
-        r.audit.append(
-            NewAuditEntry(
-                at=now,
-                actor_user_id=fresh.id,
-                actor_login=fresh.login,
-                as_whom=None,
-                action="employer.policy",
-                object_type="employer",
-                object_id=str(employer.id),
-                detail={"siret": siret, "due_day": due_day, "test_first": test_first},
-            )
+        record_audit(
+            r,
+            fresh,
+            "employer.policy",
+            "employer",
+            str(employer.id),
+            at=now,
+            siret=siret,
+            due_day=due_day,
+            test_first=test_first,
         )
     return policy

@@ -159,7 +159,8 @@ def open_database(url: str) -> Database:
 def _sqlite_engine(url: URL) -> Engine:
     # Pooled, so that the pragmas run once per connection rather than once per transaction;
     # never blocking (no overflow limit): many worker threads may read at once.
-    engine = create_engine(url, pool_size=5, max_overflow=-1)
+    # LIFO: the connection used last is warm, and its snapshot cache (store.snapshot) too.
+    engine = create_engine(url, pool_size=5, max_overflow=-1, pool_use_lifo=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from dsnlink import __version__
-from dsnlink.web import errors
+from dsnlink.web import errors, markup
 from dsnlink.web.credential_checks import CredentialMemory
 from dsnlink.web.errors import API_PREFIX
 from dsnlink.web.routes import ROUTERS
@@ -38,9 +38,13 @@ class TemplateEnvironment(jinja2.Environment):
     """
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        if type(obj) is dict and attribute in obj and not hasattr(dict, attribute):
+        if type(obj) is dict and attribute in obj and attribute not in _DICT_ATTRIBUTES:
             return obj[attribute]
         return super().getattr(obj, attribute)
+
+
+#: ``items``, ``get``…: on a dict, Jinja's ``row.items`` is the method, not the key.
+_DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
 class PipelineHolder:
@@ -83,11 +87,15 @@ def create_app(ctx: App, *, pipeline: Pipeline | None = None) -> FastAPI:
         idle_timeout=timedelta(minutes=settings.web_session_minutes),
         confirm_window=timedelta(minutes=settings.web_confirm_minutes),
     )
-    # Autoescape everywhere (not only *.html): nothing a user typed is ever markup.
+    # Autoescape everywhere (not only *.html): nothing a user typed is ever markup. No
+    # auto_reload: the templates ship with the program, and checking each one's modification
+    # time on every render (a stat per template, layout and import) is wasted work.
     env = TemplateEnvironment(
         loader=jinja2.FileSystemLoader(str(HERE / "templates")),
         autoescape=True,
+        auto_reload=False,
     )
+    env.globals.update(when=markup.when, answer=markup.answer)
     templates = Jinja2Templates(env=env)
     app.state.templates = templates
     app.state.credential_memory = CredentialMemory(ctx.db, lambda: ctx.vault)
@@ -99,3 +107,14 @@ def create_app(ctx: App, *, pipeline: Pipeline | None = None) -> FastAPI:
         app.include_router(api_router, prefix=API_PREFIX)
     app.router.add_event_handler("shutdown", app.state.pipeline.close)
     return app
+
+
+def warm(app: FastAPI) -> None:
+    """Compile every template and build the OpenAPI document now, at a server's start, rather
+    than on the first requests (which would wait for it, and the OpenAPI document is built in
+    the event loop, stopping every other request meanwhile)."""
+    templates: Jinja2Templates = app.state.templates
+    env = templates.env
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)
+    app.openapi()

@@ -1,8 +1,10 @@
 """What every route needs: the installation's services, the logged-in user, rights, rendering.
 
 Routes are plain ``def`` functions (FastAPI runs them in its thread pool), because the
-services are synchronous; the dependencies that read the database are too, the others are
-``async`` (no thread-pool hop for reading an attribute).
+services are synchronous; the dependencies that read the database are too, except
+:func:`require`, which on SQLite looks the session up in the event loop (see
+:func:`_current_user_async`); the others are ``async`` (no thread-pool hop for reading an
+attribute).
 
 - :func:`services` (as a dependency: :func:`services_dependency`) — the opened installation
   (:class:`dsnlink.setup.App`): ``.accounts``, ``.store``, ``.settings``, ``.installation``...
@@ -17,7 +19,7 @@ services are synchronous; the dependencies that read the database are too, the o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -31,6 +33,8 @@ from dsnlink.errors import AccessError, AccountDisabled, NotAuthenticated, Permi
 from dsnlink.pipeline.context import Pipeline
 from dsnlink.setup import App
 from dsnlink.store.records import Module, User
+from dsnlink.store.snapshot import cached, snapshot_key
+from dsnlink.store.sql_accounts import SqlUserRepo
 from dsnlink.web.sessions import COOKIE_NAME, Session, SessionStore
 
 if TYPE_CHECKING:
@@ -92,9 +96,9 @@ def templates(request: Request) -> Jinja2Templates:
 
 
 def current_session(request: Request) -> Session:
-    cached = getattr(request.state, "session", None)
-    if isinstance(cached, Session):
-        return cached
+    known = getattr(request.state, "session", None)
+    if isinstance(known, Session):
+        return known
     session = sessions(request).find(request.cookies.get(COOKIE_NAME), now())
     if session is None:
         raise NotAuthenticated()
@@ -104,9 +108,9 @@ def current_session(request: Request) -> Session:
 
 def optional_user(request: Request) -> User | None:
     """The logged-in user, or None (the login page, the error page)."""
-    cached = getattr(request.state, "user", None)
-    if isinstance(cached, User):
-        return cached
+    known = getattr(request.state, "user", None)
+    if isinstance(known, User):
+        return known
     try:
         return current_user(request)
     except AccessError:  # not logged in, or the account was disabled meanwhile
@@ -114,12 +118,34 @@ def optional_user(request: Request) -> User | None:
 
 
 def current_user(request: Request) -> User:
-    cached = getattr(request.state, "user", None)
-    if isinstance(cached, User):
-        return cached
-    session = current_session(request)
-    with services(request).store.read() as r:
-        user = r.users.get(session.user_id)
+    known = getattr(request.state, "user", None)
+    if isinstance(known, User):
+        return known
+    row, user = _look_up(request)
+    return _conclude(request, row, user, now())
+
+
+def _look_up(request: Request) -> tuple[Any, User | None]:
+    """The session row of the request's cookie and its user, in one read transaction, each kept
+    while the database has not changed (dsnlink.store.snapshot)."""
+    store = sessions(request)
+    user: User | None = None
+    with services(request).db.read() as conn:
+        snapshot = snapshot_key(conn)
+        row = store.read(conn, snapshot, request.cookies.get(COOKIE_NAME))
+        if row is not None:
+            user_id: int = row.user_id
+            user = cached(conn, snapshot, ("user", user_id), lambda: SqlUserRepo(conn).get(user_id))
+    return row, user
+
+
+def _conclude(request: Request, row: Any, user: User | None, at: datetime) -> User:
+    """The user of a looked-up session, or the access error (the session ends, in the database,
+    if its account was disabled or deleted meanwhile)."""
+    session = sessions(request).settle(request.cookies.get(COOKIE_NAME), row, at)
+    if session is None:
+        raise NotAuthenticated()
+    request.state.session = session
     if user is None or user.disabled:
         sessions(request).close(session.id)
         request.state.session = None
@@ -130,19 +156,42 @@ def current_user(request: Request) -> User:
     return user
 
 
+async def _current_user_async(request: Request) -> User:
+    """:func:`current_user` for ``async`` dependencies.
+
+    On SQLite the usual case runs in the event loop: a WAL read never waits for a writer, and
+    with the snapshot cache it is a BEGIN, a PRAGMA and two dictionary lookups, less than the
+    two thread switches of a hop to the thread pool. Whenever the session needs a write (its
+    expiry, its ``last_seen_at`` moved on, an account disabled meanwhile), which may wait for
+    another process's writer, and always on PostgreSQL (network round trips), the work goes to
+    the thread pool."""
+    known = getattr(request.state, "user", None)
+    if isinstance(known, User):
+        return known
+    if services(request).db.is_sqlite:
+        row, user = _look_up(request)
+        at = now()
+        cookie = request.cookies.get(COOKIE_NAME)
+        if user is not None and not user.disabled and not sessions(request).writes(cookie, row, at):
+            return _conclude(request, row, user, at)
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(current_user, request)
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
 Services = Annotated[App, Depends(services_dependency)]
 
 
-def require(*rights: Operation | Module) -> Callable[[Request], User]:
+def require(*rights: Operation | Module) -> Callable[[Request], Awaitable[User]]:
     """A dependency returning the user if they hold every right given.
 
     An :class:`Operation` is checked against the rights RULES (on one's own objects); a
     :class:`Module` must be held as such.
     """
 
-    def dependency(request: Request) -> User:
-        user = current_user(request)
+    async def dependency(request: Request) -> User:
+        user = await _current_user_async(request)
         for right in rights:
             if isinstance(right, Operation):
                 ok = allowed(user, right, own=True)

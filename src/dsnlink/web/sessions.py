@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
+from sqlalchemy.engine import Connection
 
 from dsnlink.store.database import Database
+from dsnlink.store.snapshot import cached, snapshot_key
 from dsnlink.store.tables import web_sessions
 
 COOKIE_NAME = "dsnlink_session"
@@ -47,6 +51,14 @@ class Session:
 
 def id_hash(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+def plausible(cookie: str | None) -> bool:
+    """Whether ``cookie`` may be one of ours (worth hashing and looking up)."""
+    return bool(cookie) and len(cookie or "") <= _MAX_COOKIE
+
+
+_BY_HASH = select(web_sessions).where(web_sessions.c.id_hash == bindparam("key"))
 
 
 class SessionStore:
@@ -88,15 +100,40 @@ class SessionStore:
         return session, session.id
 
     def find(self, cookie: str | None, now: datetime) -> Session | None:
-        if not cookie or len(cookie) > _MAX_COOKIE:
+        if not plausible(cookie):
+            return None
+        with self._db.read() as conn:
+            row = self.read(conn, snapshot_key(conn), cookie)
+        return self.settle(cookie, row, now)
+
+    def read(self, conn: Connection, snapshot: Hashable | None, cookie: str | None) -> Any:
+        """The session row of ``cookie`` (None: none), read in the caller's transaction, so that
+        one transaction finds the session and its user (see :mod:`dsnlink.store.snapshot`)."""
+        if not plausible(cookie):
+            return None
+        assert cookie is not None
+        key = id_hash(cookie)
+        return cached(
+            conn,
+            snapshot,
+            ("web_session", key),
+            lambda: conn.execute(_BY_HASH, {"key": key}).one_or_none(),
+        )
+
+    def writes(self, cookie: str | None, row: Any, now: datetime) -> bool:
+        """Whether :meth:`settle` of this row at ``now`` writes to the database."""
+        if row is None or cookie is None:
+            return False
+        seen: datetime = row.last_seen_at
+        expires: datetime = row.expires_at
+        return now - seen > self.idle_timeout or now >= expires or now - seen >= self._touch_every
+
+    def settle(self, cookie: str | None, row: Any, now: datetime) -> Session | None:
+        """The :class:`Session` of a row from :meth:`read`, after the transaction: an expired
+        one is deleted (None), an active one's ``last_seen_at`` moved on now and then."""
+        if row is None or cookie is None:
             return None
         key = id_hash(cookie)
-        with self._db.read() as conn:
-            row = conn.execute(
-                select(web_sessions).where(web_sessions.c.id_hash == key)
-            ).one_or_none()
-        if row is None:
-            return None
         idle = now - row.last_seen_at > self.idle_timeout
         if idle or now >= row.expires_at:
             self._delete(key)

@@ -18,7 +18,7 @@ from dsnlink.settings import get_settings
 from dsnlink.setup import App, init_installation
 from dsnlink.store.records import Module
 from dsnlink.web.app import create_app
-from tests.support.web import PortalWorld, portal_world
+from tests.support.web import PortalWorld, portal_installation, portal_world
 
 BASE_URL = "http://dsnlink.test"
 ADMIN_PASSWORD = "Administrateur-mdp-1!"
@@ -121,22 +121,13 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PortalWor
 def portal_ctx(world: PortalWorld) -> Iterator[App]:
     """:func:`web_ctx` wired to the simulator: the installation's connection settings point
     at it and at the local update feed."""
-    app = init_installation(
+    app, _admin = portal_installation(
         get_settings(),
-        name="Association Les Amis",
+        world,
+        [Module.DECLARATIONS],
         admin_password=ADMIN_PASSWORD,
-        tiers_de_confiance="GUICHET ASSOCIATIONS URSSAF",
+        user_password=USER_PASSWORD,
     )
-    admin = app.accounts.users.authenticate("Administrateur", ADMIN_PASSWORD)
-    world.configure(app, admin)
-    for login, name in (("dupont", "Marie Dupont"), ("martin", "Paul Martin")):
-        app.accounts.users.create(
-            admin,
-            login=login,
-            display_name=name,
-            password=USER_PASSWORD,
-            rights=[Module.DECLARATIONS],
-        )
     try:
         yield app
     finally:

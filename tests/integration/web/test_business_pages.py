@@ -295,6 +295,27 @@ async def test_employers_pages_and_api(world: WebWorld) -> None:
         assert refused.status_code == 403
 
 
+async def test_employers_page_shows_fifty_at_a_time(world: WebWorld) -> None:
+    from tests.integration.pipeline_world import siret
+
+    with world.app.store.read() as r:
+        admin = r.users.by_login("Administrateur")
+    assert admin is not None
+    for n in range(60):
+        world.app.accounts.employers.add(admin, siret=siret(500 + n), name=f"Zeta {n:02d}")
+    total = len(world.employers) + 60
+    async with client_as(asgi_app(world.app), "config") as client:
+        first = (await client.get("/employeurs")).text
+        second = (await client.get("/employeurs", params={"page": 2})).text
+        listed = (await client.get("/api/v1/employers")).json()
+    assert len(listed) == total  # the API lists them all
+    rows = [text.count('/supprimer"') for text in (first, second)]  # a delete form per row
+    assert rows == [50, total - 50]
+    assert f"Page 1 sur 2 ({total} lignes)" in first and 'href="/employeurs?page=2"' in first
+    shown = {n for n in range(60) for text in (first, second) if f"Zeta {n:02d}" in text}
+    assert shown == set(range(60))
+
+
 async def test_employer_due_day_and_test_first_are_edited_checked_and_audited(
     world: WebWorld,
 ) -> None:
@@ -495,3 +516,38 @@ async def test_a_body_past_the_limit_is_cut_before_any_temporary_file(world: Web
             answer = await client.post(path, files={field: ("gros.dsn", too_big, "text/plain")})
             assert answer.status_code == 413, (path, answer.text[:200])
     assert SqlLedger(world.app.db).envois() == []
+
+
+async def test_listings_answered_as_built_have_exactly_their_models_shape(
+    world: WebWorld,
+) -> None:
+    """The API listings send their rows without pydantic (``listing_json``): each answer must
+    be what validating it against the route's model and dumping it gives, key for key."""
+    from pydantic import BaseModel
+
+    from dsnlink.web.routes.deadlines import DeadlineBoard
+    from dsnlink.web.routes.deposits import DepositPage
+    from dsnlink.web.routes.journal import JournalPage
+    from dsnlink.web.routes.rates import RateTableOut
+    from dsnlink.web.routes.returns import ReturnPage
+    from tests.support.web_fill import fill
+
+    filled = fill(world.app.db, deposits=30, returns=90, rates=60, employers=3, login="dupont")
+    models: dict[str, type[BaseModel]] = {
+        "/api/v1/deposits": DepositPage,
+        "/api/v1/deposits?state=returns_pending&per_page=5": DepositPage,
+        "/api/v1/returns": ReturnPage,
+        "/api/v1/returns?kind=CRM94&page=2&per_page=3": ReturnPage,
+        "/api/v1/journal": JournalPage,
+        "/api/v1/deadlines?month=10/2026": DeadlineBoard,
+        f"/api/v1/rates?siret={filled.sirets[0]}": RateTableOut,
+        f"/api/v1/rates?siret={filled.sirets[1]}&changes=true&per_page=2": RateTableOut,
+    }
+    async with client_as(asgi_app(world.app), "tout") as client:
+        for url, model in models.items():
+            answer = await client.get(url)
+            assert answer.status_code == 200, (url, answer.text)
+            assert answer.headers["content-type"] == "application/json"
+            body = answer.json()
+            assert body["items"], url
+            assert model.model_validate(body).model_dump(mode="json", by_alias=True) == body, url

@@ -87,3 +87,42 @@ def test_lock_lines_matched_by_inode_and_device(tmp_path: Path) -> None:
     fake.write_text(f"1: FLOCK  ADVISORY  WRITE 66 00:2a:{st.st_ino} 0 EOF\n")
     assert file_lock_holder(lock, fake) == (True, 66)
     assert file_lock_holder(lock, tmp_path / "absent") == (False, None)
+
+
+def test_the_slot_is_shared_by_the_processes_of_one_server(tmp_path: Path) -> None:
+    """Two slots over one data folder (two web processes of « dsnlink serve --workers »): a
+    start on one is refused by the other, which shows the operation and then its outcome."""
+    shared = tmp_path / "maintenance-task"
+    here, there = MaintenanceTasks(shared), MaintenanceTasks(shared)
+    assert there.current() is None
+    release = threading.Event()
+    here.start("backup", lambda: {"file": "a"} if release.wait(10) else {}, actor="x")
+    seen = there.current()
+    assert seen is not None and seen.state == "running" and seen.actor == "x"
+    with pytest.raises(BackupInProgress):
+        there.start("verify", lambda: {}, actor="y", subject="a")
+    release.set()
+    here.wait(10)
+    seen = there.current()
+    assert seen is not None and seen.state == "done" and seen.result == {"file": "a"}
+    # Free again: the other process may start the next one.
+    there.start("verify", lambda: {"ok": True}, actor="y", subject="a")
+    assert there.wait(10) is not None
+    latest = here.current()
+    assert latest is not None and latest.kind == "verify" and latest.state == "done"
+
+
+def test_an_operation_whose_process_died_shows_as_interrupted(tmp_path: Path) -> None:
+    shared = tmp_path / "maintenance-task"
+    release = threading.Event()
+    dying = MaintenanceTasks(shared)
+    dying.start("backup", lambda: {"waited": release.wait(10)}, actor="x")
+    state = (tmp_path / "maintenance-task.json").read_text()
+    release.set()
+    dying.wait(10)
+    # What a process killed mid-backup leaves: "running" in the file, nobody holding the lock.
+    (tmp_path / "maintenance-task.json").write_text(state)
+    seen = MaintenanceTasks(shared).current()
+    assert seen is not None and seen.state == "failed" and seen.error is not None
+    assert seen.error["code"] == "maintenance.interrupted"
+    MaintenanceTasks(shared).start("backup", lambda: {}, actor="y")  # the slot is free

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
 from dsnlink.errors import NotFound
 from dsnlink.pipeline import listings
@@ -172,3 +172,77 @@ def test_envoi_file(db: Database, filled: Filled) -> None:
         listings.file_of(db, "missing")
     with db.read() as conn:
         assert conn.execute(envois.select()).first() is not None
+
+
+def test_counts_kept_while_nothing_changes_and_fresh_after_any_commit(
+    db: Database, filled: Filled
+) -> None:
+    """Counts are kept per connection while the database is unchanged (SQLite; PostgreSQL
+    counts every time); a commit by this engine or by another one (another process) is seen by
+    the next page, whichever pooled connection answers it."""
+    from sqlalchemy import event
+
+    counted: list[str] = []
+
+    @event.listens_for(db.engine, "before_cursor_execute")
+    def _seen(_conn: object, _cur: object, statement: str, *_args: object) -> None:
+        if "count(*)" in statement:
+            counted.append(statement)
+
+    first = listings.deposit_counts(db)
+    again = listings.deposit_counts(db)
+    kept = db.is_sqlite
+    # The second answered without counting.
+    assert again == first and len(counted) == (1 if kept else 2)
+    assert listings.returns(db).total == listings.returns(db).total == 240
+    assert len(counted) == (2 if kept else 4)
+    # A commit by another engine on the same database: the next read counts again.
+    other = open_database(db.url.render_as_string(hide_password=False))
+    try:
+        with other.write() as conn:
+            conn.execute(
+                update(envois)
+                .where(envois.c.id == filled.envoi_ids[0])
+                .values(state=EnvoiState.SENDING.value)
+            )
+            conn.execute(
+                return_files.delete().where(
+                    return_files.c.idflux == filled.idfluxes[0], return_files.c.nature == "10"
+                )
+            )
+    finally:
+        other.dispose()
+    changed = listings.deposit_counts(db)
+    assert changed["sending"] == 1 and sum(changed.values()) == sum(first.values())
+    assert listings.returns(db).total == 239
+    # A commit through this engine (its own pooled connections) too.
+    with db.write() as conn:
+        conn.execute(
+            update(envois)
+            .where(envois.c.id == filled.envoi_ids[1])
+            .values(state=EnvoiState.SENDING.value)
+        )
+    assert listings.deposit_counts(db)["sending"] == 2
+    assert listings.deposits(db, states=[EnvoiState.SENDING], counts=True).total == 2
+    # The deadline board's reads too: an envoi set to be examined shows at once.
+    month = filled.months[0]
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+
+    def board() -> dict[str, str]:
+        items = listings.deadline_board(db, month=month, now=now, default_day=15)
+        return {d["siret"]: d["status"] for d in items}
+
+    before = board()
+    with db.read() as conn:
+        siret = conn.execute(
+            select(envois.c.declared_siret).where(envois.c.month == month).limit(1)
+        ).scalar_one_or_none()
+    assert siret is not None
+    assert before[siret] != "attention" and board() == before
+    with db.write() as conn:
+        conn.execute(
+            update(envois)
+            .where(envois.c.declared_siret == siret, envois.c.month == month)
+            .values(state=EnvoiState.ATTENTION_NEEDED.value, deposited_at=None)
+        )
+    assert board()[siret] == "attention"

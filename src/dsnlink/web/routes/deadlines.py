@@ -21,6 +21,7 @@ from dsnlink.setup import App
 from dsnlink.store.records import User
 from dsnlink.web.deps import render, require, services_dependency
 from dsnlink.web.routes._ledger import error_responses, read_clock
+from dsnlink.web.schemas import listing_json
 
 pages = APIRouter(tags=["Échéances (pages)"], include_in_schema=False)
 api = APIRouter(
@@ -65,8 +66,8 @@ def get_deadlines(
     month: Annotated[
         str | None, Query(pattern=MONTH_PATTERN, description="Mois déclaré (défaut : le dernier).")
     ] = None,
-) -> dict[str, Any]:
-    return _board(request, app, month)
+) -> Response:
+    return listing_json(_board(request, app, month))
 
 
 @pages.get("/echeances", response_class=HTMLResponse)

@@ -36,6 +36,7 @@ from dsnlink.web.routes._ledger import (
     status_of,
     web_pipeline,
 )
+from dsnlink.web.schemas import listing_json
 
 pages = APIRouter(tags=["Dépôts (pages)"], include_in_schema=False)
 api = APIRouter(
@@ -331,11 +332,18 @@ def list_deposits(
     idflux: Annotated[str | None, Query(max_length=50)] = None,
     page: PageNumber = 1,
     per_page: PerPage = 50,
-) -> dict[str, Any]:
+) -> Response:
     result = listings.deposits(
-        app.db, states=state, siret=siret, month=month, idflux=idflux, page=page, per_page=per_page
+        app.db,
+        states=state,
+        siret=siret,
+        month=month,
+        idflux=idflux,
+        page=page,
+        per_page=per_page,
+        counts=True,
     )
-    return {**result.to_dict(), "counts": listings.deposit_counts(app.db)}
+    return listing_json({**result.to_dict(), "counts": result.counts})
 
 
 @api.post(
@@ -421,7 +429,13 @@ def deposits_page(
     states = _states([etat] if etat else None)
     month = check_month(mois)
     result = listings.deposits(
-        app.db, states=states, siret=siret or None, month=month, idflux=idflux or None, page=page
+        app.db,
+        states=states,
+        siret=siret or None,
+        month=month,
+        idflux=idflux or None,
+        page=page,
+        counts=True,
     )
     filters = {"etat": etat or "", "siret": siret or "", "mois": mois or "", "idflux": idflux or ""}
     return render(
@@ -429,7 +443,7 @@ def deposits_page(
         "deposits/list.html",
         user=user,
         result=result,
-        counts=listings.deposit_counts(app.db),
+        counts=result.counts,
         labels={s.value: LABELS[s] for s in EnvoiState},
         states=_STATE_CHOICES,
         filters=filters,

@@ -15,13 +15,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from dsnlink.accounts.employers import EmployerView
 from dsnlink.accounts.rights import Operation, allowed
 from dsnlink.errors import DsnlinkError, InvalidInput
-from dsnlink.pipeline import policies
+from dsnlink.pipeline import listings, policies
 from dsnlink.setup import App
 from dsnlink.store.records import Environment, User
 from dsnlink.web.deps import render, require, services_dependency
-from dsnlink.web.routes._ledger import SIRET_PATTERN, error_responses, status_of
+from dsnlink.web.routes._ledger import SIRET_PATTERN, PageNumber, error_responses, status_of
 
 pages = APIRouter(tags=["Employeurs (pages)"], include_in_schema=False)
 api = APIRouter(
@@ -95,8 +96,20 @@ class LinkIn(BaseModel):
     environment: Environment | None = None
 
 
+#: Employers per page of ``/employeurs`` (the API lists them all).
+PER_PAGE = 50
+
+
 def employer_views(app: App, user: User) -> list[dict[str, Any]]:
-    views = app.accounts.employers.list(user)
+    rows, _users = _views(app, user, app.accounts.employers.list(user))
+    return rows
+
+
+def _views(
+    app: App, user: User, views: list[EmployerView]
+) -> tuple[list[dict[str, Any]], dict[int, User]]:
+    """The rows of ``views`` and every user by id (read once: the page's choices of accounts
+    come from the same read)."""
     found = policies.policies(app.db)
     default_day = app.settings.deadline_day
     sees_state = allowed(user, Operation.IDENTITY_SHOW, own=False)
@@ -137,7 +150,7 @@ def employer_views(app: App, user: User) -> list[dict[str, Any]]:
                 "links": links,
             }
         )
-    return out
+    return out, users
 
 
 # --- JSON API ---------------------------------------------------------------------------------
@@ -221,16 +234,28 @@ def unlink_user(siret: str, login: str, user: Admin, app: AppDep) -> Response:
 
 
 def _page(
-    request: Request, app: App, user: User, *, error: DsnlinkError | None = None, status: int = 200
+    request: Request,
+    app: App,
+    user: User,
+    *,
+    page: int = 1,
+    error: DsnlinkError | None = None,
+    status: int = 200,
 ) -> Response:
-    with app.store.read() as r:
-        logins = sorted(u.login for u in r.users.all() if not u.disabled)
+    # A page of employers at a time: each row carries its own forms.
+    views = app.accounts.employers.list(user)
+    pages = max(1, -(-len(views) // PER_PAGE))
+    page = min(max(1, page), pages)
+    shown = views[(page - 1) * PER_PAGE : page * PER_PAGE]
+    rows, users = _views(app, user, shown)
+    logins = sorted(u.login for u in users.values() if not u.disabled)
     return render(
         request,
         "employers/list.html",
         status_code=status,
         user=user,
-        employers=employer_views(app, user),
+        employers=rows,
+        result=listings.Page(rows, len(views), page, PER_PAGE),
         can_manage=allowed(user, Operation.EMPLOYERS_MANAGE, own=True),
         logins=logins,
         environments=[e.value for e in Environment],
@@ -241,8 +266,8 @@ def _page(
 
 
 @pages.get("/employeurs", response_class=HTMLResponse)
-def employers_page(request: Request, user: Viewer, app: AppDep) -> Response:
-    return _page(request, app, user)
+def employers_page(request: Request, user: Viewer, app: AppDep, page: PageNumber = 1) -> Response:
+    return _page(request, app, user, page=page)
 
 
 def _done_or_error(request: Request, app: App, user: User, action: Any) -> Response:

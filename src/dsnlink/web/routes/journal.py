@@ -20,6 +20,7 @@ from dsnlink.setup import App
 from dsnlink.store.records import User
 from dsnlink.web.deps import render, require, services_dependency
 from dsnlink.web.routes._ledger import PageNumber, PerPage, error_responses
+from dsnlink.web.schemas import listing_json
 
 pages = APIRouter(tags=["Journal (pages)"], include_in_schema=False)
 api = APIRouter(prefix="/journal", tags=["Journal"], responses=error_responses(400, 401, 403, 422))
@@ -75,8 +76,8 @@ def get_journal(
     until: DayQuery = None,
     page: PageNumber = 1,
     per_page: PerPage = 50,
-) -> dict[str, Any]:
-    return listings.journal(
+) -> Response:
+    found = listings.journal(
         app.db,
         actor=actor,
         action=action,
@@ -86,6 +87,7 @@ def get_journal(
         page=page,
         per_page=per_page,
     ).to_dict()
+    return listing_json(found)
 
 
 @pages.get("/journal", response_class=HTMLResponse)

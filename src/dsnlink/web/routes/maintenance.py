@@ -29,7 +29,7 @@ from dsnlink.maintenance.schedule import WEEKDAYS
 from dsnlink.pipeline.states import LABELS as ENVOI_LABELS
 from dsnlink.setup import App
 from dsnlink.store.records import User
-from dsnlink.web.deps import render, require, services_dependency
+from dsnlink.web.deps import render, require, services, services_dependency
 from dsnlink.web.routes._ledger import error_responses, status_of
 
 pages = APIRouter(tags=["Maintenance (pages)"], include_in_schema=False)
@@ -225,7 +225,9 @@ def tasks(request: Request) -> MaintenanceTasks:
     with _TASKS_LOCK:
         found = getattr(request.app.state, "maintenance_tasks", None)
         if not isinstance(found, MaintenanceTasks):
-            found = MaintenanceTasks()
+            # Shared through the data folder by every process of « dsnlink serve --workers ».
+            data_dir = services(request).settings.data_dir
+            found = MaintenanceTasks(shared=data_dir / "maintenance-task")
             request.app.state.maintenance_tasks = found
         return found
 
@@ -407,21 +409,10 @@ def _pg_server(app: App) -> str | None:
 
 
 def _audit(app: App, user: User, action: str, object_id: str | None) -> None:
-    from dsnlink.store.records import NewAuditEntry
+    from dsnlink.accounts.base import record_audit
 
     with app.store.write() as r:
-        r.audit.append(
-            NewAuditEntry(
-                at=datetime.now(UTC),
-                actor_user_id=user.id,
-                actor_login=user.login,
-                as_whom=None,
-                action=action,
-                object_type="backup",
-                object_id=object_id,
-                detail={},
-            )
-        )
+        record_audit(r, user, action, "backup", object_id, at=datetime.now(UTC))
 
 
 def workers_view(request: Request, app: App) -> dict[str, Any]:
@@ -442,7 +433,11 @@ def workers_view(request: Request, app: App) -> dict[str, Any]:
             "runner_elsewhere": report["runner_elsewhere"],
         }
     else:
-        runner = runner_report(app.settings.data_dir, getattr(request.app.state, "runner", None))
+        runner = runner_report(
+            app.settings.data_dir,
+            getattr(request.app.state, "runner", None),
+            server_pid=getattr(request.app.state, "runner_pid", None),
+        )
     return {
         "mode": "reseau" if reseau else "monoposte",
         "queue": queue,

@@ -27,6 +27,7 @@ from dsnlink.web.routes._ledger import (
     PageNumber,
     error_responses,
 )
+from dsnlink.web.schemas import listing_json
 
 pages = APIRouter(tags=["Taux PAS (pages)"], include_in_schema=False)
 api = APIRouter(
@@ -149,8 +150,8 @@ def get_rates(
     changes: Annotated[bool, Query(description="Seulement les taux qui ont changé.")] = False,
     page: PageNumber = 1,
     per_page: Annotated[int, Query(ge=1, le=200)] = 100,
-) -> dict[str, Any]:
-    return _table(app, siret, month, changes, page, per_page)
+) -> Response:
+    return listing_json(_table(app, siret, month, changes, page, per_page))
 
 
 @api.get(

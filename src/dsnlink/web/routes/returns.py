@@ -20,6 +20,7 @@ from dsnlink.setup import App
 from dsnlink.store.records import User
 from dsnlink.web.deps import render, require, services_dependency
 from dsnlink.web.routes._ledger import SIRET_PATTERN, PageNumber, PerPage, error_responses
+from dsnlink.web.schemas import listing_json
 
 pages = APIRouter(tags=["Retours (pages)"], include_in_schema=False)
 api = APIRouter(
@@ -98,16 +99,18 @@ def list_returns(
     with_anomalies: bool = False,
     page: PageNumber = 1,
     per_page: PerPage = 50,
-) -> dict[str, Any]:
-    return listings.returns(
-        app.db,
-        kind=kind,
-        idflux=idflux,
-        siret=siret,
-        with_anomalies=with_anomalies,
-        page=page,
-        per_page=per_page,
-    ).to_dict()
+) -> Response:
+    return listing_json(
+        listings.returns(
+            app.db,
+            kind=kind,
+            idflux=idflux,
+            siret=siret,
+            with_anomalies=with_anomalies,
+            page=page,
+            per_page=per_page,
+        ).to_dict()
+    )
 
 
 @api.get("/{idflux}/{nature}", response_model=ParsedReturn, summary="Un retour, lu")
