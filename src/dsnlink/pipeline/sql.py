@@ -9,12 +9,26 @@ only one win.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, insert, select, update
+from sqlalchemy import (
+    Insert,
+    Integer,
+    Row,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    false,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -52,15 +66,6 @@ _ENVOI_COLUMNS = [c for c in envois.c if c.name != "data"]
 _ENVOI_BY_ID = select(*_ENVOI_COLUMNS).where(envois.c.id == bindparam("eid"))
 _ENVOI_DATA = select(envois.c.data).where(envois.c.id == bindparam("eid"))
 _ENVOI_STATE = select(envois.c.state).where(envois.c.id == bindparam("eid"))
-#: compare-and-set on the state; the new row comes back in the same statement
-_TRANSITION = (
-    update(envois)
-    .where(
-        envois.c.id == bindparam("eid"), envois.c.state.in_(bindparam("allowed", expanding=True))
-    )
-    .values(version=envois.c.version + 1)
-    .returning(*_ENVOI_COLUMNS)
-)
 #: compare-and-set on the version
 _UPDATE = (
     update(envois)
@@ -69,26 +74,8 @@ _UPDATE = (
     .returning(*_ENVOI_COLUMNS)
 )
 _ADD_EVENT = insert(envoi_events)
-#: the event of a transition, written only if the envoi is in an allowed state, its from_state
-#: read in the same statement (no separate select of the state)
-_ADD_TRANSITION_EVENT = (
-    insert(envoi_events)
-    .from_select(
-        ["envoi_id", "at", "from_state", "to_state", "actor", "detail"],
-        select(
-            envois.c.id,
-            bindparam("at", type_=envoi_events.c.at.type),
-            envois.c.state,
-            bindparam("to_state", type_=envoi_events.c.to_state.type),
-            bindparam("actor", type_=envoi_events.c.actor.type),
-            bindparam("detail", type_=envoi_events.c.detail.type),
-        ).where(
-            envois.c.id == bindparam("eid"),
-            envois.c.state.in_(bindparam("allowed", expanding=True)),
-        ),
-    )
-    .returning(envoi_events.c.id)
-)
+_ADD_FILE = insert(deposit_files)
+_ADD_ENVOI = insert(envois)
 _FILE_BY_SHA = select(deposit_files).where(deposit_files.c.sha256 == bindparam("sha"))
 _POLICY = select(employer_policies).where(employer_policies.c.siret == bindparam("siret"))
 _RETURN_KEY = (
@@ -115,11 +102,11 @@ class SqlLedger:
     def add_file(self, file: ReceivedFile, rows: Sequence[tuple[Envoi, bytes]]) -> None:
         try:
             with self.db.write(f"file:{file.sha256}") as conn:
-                conn.execute(insert(deposit_files).values(**_file_values(file)))
+                conn.execute(_ADD_FILE, _file_values(file))
                 if rows:
-                    conn.execute(insert(envois), [_envoi_values(e) | {"data": d} for e, d in rows])
+                    conn.execute(_ADD_ENVOI, [_envoi_values(e) | {"data": d} for e, d in rows])
                     conn.execute(
-                        insert(envoi_events),
+                        _ADD_EVENT,
                         [
                             {
                                 "envoi_id": e.id,
@@ -179,28 +166,23 @@ class SqlLedger:
         unscheduled: bool = False,
         limit: int | None = None,
     ) -> list[Envoi]:
-        query = select(*_ENVOI_COLUMNS)
-        c = envois.c
+        filters = {
+            "file_id": file_id,
+            "identity_id": identity_id,
+            "declared_siret": siret,
+            "month": month,
+            "idflux": idflux,
+        }
+        params: dict[str, Any] = {k: v for k, v in filters.items() if v is not None}
         if states is not None:
-            query = query.where(c.state.in_([s.value for s in states]))
-        for column, value in (
-            (c.file_id, file_id),
-            (c.identity_id, identity_id),
-            (c.declared_siret, siret),
-            (c.month, month),
-            (c.idflux, idflux),
-        ):
-            if value is not None:
-                query = query.where(column == value)
+            params["states"] = [s.value for s in states]
         if due_before is not None:
-            query = query.where(and_(c.next_poll_at.is_not(None), c.next_poll_at <= due_before))
-        if unscheduled:
-            query = query.where(c.next_poll_at.is_(None))
-        query = query.order_by(c.created_at, c.file_id, c.seq)
+            params["due_before"] = due_before
         if limit is not None:
-            query = query.limit(limit)
+            params["limit"] = limit
+        query = _envois_query(frozenset(params), unscheduled)
         with self.db.read() as conn:
-            return [_envoi(r) for r in conn.execute(query)]
+            return [_envoi(r) for r in conn.execute(query, params)]
 
     def transition(
         self,
@@ -215,15 +197,14 @@ class SqlLedger:
     ) -> Envoi:
         check_changes(changes)
         check_then(to, then)
-        allowed = [s.value for s in ALLOWED.get(to, frozenset())]
+        add_event, move = _transition_statements(to)
         with self.db.write(f"envoi:{envoi_id}") as conn:
             # The event first: written only from an allowed state (the compare-and-set),
             # then the row, in the same transaction.
             written = conn.execute(
-                _ADD_TRANSITION_EVENT,
+                add_event,
                 {
                     "eid": envoi_id,
-                    "allowed": allowed,
                     "at": at,
                     "to_state": to.value,
                     "actor": actor,
@@ -248,8 +229,8 @@ class SqlLedger:
                     },
                 )
             final = (then or to).value
-            params = {"eid": envoi_id, "allowed": allowed, "state": final, "updated_at": at}
-            row = conn.execute(_TRANSITION, params | changes).one()
+            params = {"eid": envoi_id, "state": final, "updated_at": at}
+            row = conn.execute(move, params | changes).one()
         return _envoi(row)
 
     def update(self, envoi_id: str, *, expect_version: int, **changes: object) -> Envoi:
@@ -390,6 +371,62 @@ def write_policy(conn: Connection, policy: EmployerPolicy) -> None:
     )
     if done.rowcount == 0:
         conn.execute(insert(employer_policies).values(siret=policy.siret, **values))
+
+
+@functools.cache
+def _envois_query(filters: frozenset[str], unscheduled: bool) -> Select[Any]:
+    """The listing of envois for one combination of filters, built once (the runner, intake
+    and reconciliation list envois on every round, file and deposit)."""
+    c = envois.c
+    query = select(*_ENVOI_COLUMNS)
+    if "states" in filters:
+        query = query.where(c.state.in_(bindparam("states", expanding=True)))
+    for name in ("file_id", "identity_id", "declared_siret", "month", "idflux"):
+        if name in filters:
+            query = query.where(c[name] == bindparam(name))
+    if "due_before" in filters:
+        due = bindparam("due_before", type_=c.next_poll_at.type)
+        query = query.where(and_(c.next_poll_at.is_not(None), c.next_poll_at <= due))
+    if unscheduled:
+        query = query.where(c.next_poll_at.is_(None))
+    query = query.order_by(c.created_at, c.file_id, c.seq)
+    if "limit" in filters:
+        query = query.limit(bindparam("limit", type_=Integer()))
+    return query
+
+
+@functools.cache
+def _transition_statements(to: EnvoiState) -> tuple[Insert, Update]:
+    """The two statements of a move to ``to``, built once per target state, the states it may
+    come from written in (an expanding parameter would render the SQL again on every call).
+
+    The event first: inserted from the envoi's row only if its state allows the move (the
+    compare-and-set), its from_state read in the same statement; then the row, its new
+    version coming back in the same statement."""
+    allowed = sorted(s.value for s in ALLOWED.get(to, frozenset()))
+    where = (
+        envois.c.id == bindparam("eid"),
+        envois.c.state.in_([literal(v) for v in allowed]) if allowed else false(),
+    )
+    event = (
+        insert(envoi_events)
+        .from_select(
+            ["envoi_id", "at", "from_state", "to_state", "actor", "detail"],
+            select(
+                envois.c.id,
+                bindparam("at", type_=envoi_events.c.at.type),
+                envois.c.state,
+                bindparam("to_state", type_=envoi_events.c.to_state.type),
+                bindparam("actor", type_=envoi_events.c.actor.type),
+                bindparam("detail", type_=envoi_events.c.detail.type),
+            ).where(*where),
+        )
+        .returning(envoi_events.c.id)
+    )
+    row = (
+        update(envois).where(*where).values(version=envois.c.version + 1).returning(*_ENVOI_COLUMNS)
+    )
+    return event, row
 
 
 def _is_integrity(exc: BaseException) -> bool:

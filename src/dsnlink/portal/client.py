@@ -63,7 +63,9 @@ class PortalClient:
     ) -> None:
         self.core = PortalCore(config, failures)
         self.options = options
-        self._session = HttpSession(lambda: build_client(options, transport=transport), options)
+        self._session = HttpSession(
+            lambda: build_client(options, transport=transport), options, direct=transport is None
+        )
         self._locks_guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
 

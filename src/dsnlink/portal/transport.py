@@ -34,6 +34,7 @@ from dsnlink.errors import (
     ProxyError,
     TlsError,
 )
+from dsnlink.portal.direct import DirectSession, is_direct
 from dsnlink.portal.options import (
     ETENDU,
     NORMAL,
@@ -259,11 +260,20 @@ class HttpSession:
     each keeps its connections alive for the next request.
     """
 
-    def __init__(self, factory: Callable[[], httpx.Client], options: TransportOptions) -> None:
+    def __init__(
+        self,
+        factory: Callable[[], httpx.Client],
+        options: TransportOptions,
+        *,
+        direct: bool = False,
+    ) -> None:
         self._factory = factory
         self._idle: list[httpx.Client] = []
         self._every: list[httpx.Client] = []
         self.options = options
+        # Complete requests without a proxy skip httpx (``direct`` is False when a test
+        # replaces the network with an httpx transport).
+        self._direct = DirectSession(options) if direct and is_direct(options) else None
 
     @contextmanager
     def _client(self) -> Iterator[httpx.Client]:
@@ -278,6 +288,8 @@ class HttpSession:
             self._idle.append(client)
 
     def send(self, req: PortalRequest) -> Answer:
+        if self._direct is not None:
+            return self._direct.send(req)
         via_proxy = goes_through_proxy(self.options, req.url)
         try:
             with self._client() as client:
@@ -304,6 +316,8 @@ class HttpSession:
             raise _translate(exc, via_proxy, req.call) from exc
 
     def close(self) -> None:
+        if self._direct is not None:
+            self._direct.close()
         self._idle.clear()
         while self._every:
             self._every.pop().close()

@@ -9,6 +9,7 @@ last administrator, uniqueness) across every workstation.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import zlib
 from collections.abc import Iterator
@@ -24,8 +25,6 @@ from dsnlink.errors import ConfigurationError, StoreError
 
 #: How long a SQLite writer waits for another process's write before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-
-_WRITE = "dsnlink_write"
 
 
 class Database:
@@ -57,6 +56,8 @@ class Database:
     def read(self) -> Iterator[Connection]:
         """A read transaction (deferred on SQLite: it sees one consistent snapshot)."""
         with translate_errors(), self.engine.connect() as conn, conn.begin():
+            if self.is_sqlite:
+                _sqlite_begin(conn, "BEGIN")
             yield conn
 
     @contextmanager
@@ -72,8 +73,8 @@ class Database:
                 with self._writer, self.engine.connect() as conn:
                     self._local.writing = True
                     try:
-                        conn = conn.execution_options(**{_WRITE: True})
                         with conn.begin():
+                            _sqlite_begin(conn, "BEGIN IMMEDIATE")
                             yield conn
                     finally:
                         self._local.writing = False
@@ -174,11 +175,19 @@ def _sqlite_engine(url: URL) -> Engine:
         finally:
             cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        write = conn.get_execution_options().get(_WRITE, False)
-        # Straight to the driver: SQLAlchemy's statement path costs several times what SQLite
-        # takes to begin, on every transaction.
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")  # type: ignore[union-attr]
-
     return engine
+
+
+def _sqlite_begin(conn: Connection, statement: str) -> None:
+    """BEGIN straight to the driver, by ``Database.read``/``write`` (every SQLite transaction
+    goes through them). SQLAlchemy's statement path costs several times what SQLite takes to
+    begin; and a "begin" event listener would make SQLAlchemy dispatch its execution events
+    on every statement of the engine, about a twentieth of the pipeline's CPU."""
+    try:
+        conn.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
+    except sqlite3.Error as exc:
+        raise StoreError(
+            "La base de données a renvoyé une erreur.",
+            remedy="Vérifiez que le serveur de base de données est joignable, puis réessayez.",
+            error=type(exc).__name__,
+        ) from exc

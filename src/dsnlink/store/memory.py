@@ -95,6 +95,10 @@ class MemoryUserRepo:
     def get(self, user_id: int) -> User | None:
         return self._s.users.get(user_id)
 
+    def login_of(self, user_id: int) -> str | None:
+        user = self._s.users.get(user_id)
+        return None if user is None else user.login
+
     def by_login(self, login: str) -> User | None:
         key = login_key(login)
         return next((u for u in self._s.users.values() if login_key(u.login) == key), None)

@@ -46,6 +46,10 @@ class UserRepo(Protocol):
 
     def get(self, user_id: int) -> User | None: ...
 
+    def login_of(self, user_id: int) -> str | None:
+        """Only the login (no rights read): what naming an identity's owner needs."""
+        ...
+
     def by_login(self, login: str) -> User | None:
         """Case-insensitive lookup."""
         ...

@@ -25,11 +25,17 @@ from dsnlink.store.sql_rows import conflicts, reading
 # Lookups of every deposit and poll, built once (a statement and its cache key cost more CPU to
 # build than SQLite takes to run them).
 _USER_BY_ID = select(t.users).where(t.users.c.id == bindparam("uid"))
+_LOGIN_OF = select(t.users.c.login).where(t.users.c.id == bindparam("uid"))
 _USER_BY_LOGIN = select(t.users).where(t.users.c.login_key == bindparam("key"))
 _RIGHTS_OF = select(t.rights.c.user_id, t.rights.c.module).where(
     t.rights.c.user_id.in_(bindparam("ids", expanding=True))
 )
 _IDENTITY_BY_ID = select(t.identities).where(t.identities.c.id == bindparam("iid"))
+_IDENTITIES_OF_OWNER = (
+    select(t.identities)
+    .where(t.identities.c.owner_user_id == bindparam("owner"))
+    .order_by(t.identities.c.id)
+)
 
 
 def login_key(login: str) -> str:
@@ -124,6 +130,10 @@ class SqlUserRepo:
         rows = self._c.execute(_USER_BY_ID, {"uid": user_id}).mappings()
         found = self._users(rows)
         return found[0] if found else None
+
+    def login_of(self, user_id: int) -> str | None:
+        login = self._c.execute(_LOGIN_OF, {"uid": user_id}).scalar()
+        return None if login is None else str(login)
 
     def by_login(self, login: str) -> User | None:
         rows = self._c.execute(_USER_BY_LOGIN, {"key": login_key(login)}).mappings()
@@ -274,10 +284,11 @@ class SqlIdentityRepo:
         return None if row is None else _identity(row)
 
     def all(self, owner_user_id: int | None = None) -> list[Identity]:
-        query = select(t.identities).order_by(t.identities.c.id)
-        if owner_user_id is not None:
-            query = query.where(t.identities.c.owner_user_id == owner_user_id)
-        return [_identity(r) for r in self._c.execute(query).mappings()]
+        if owner_user_id is not None:  # every file received: the acting user's identities
+            rows = self._c.execute(_IDENTITIES_OF_OWNER, {"owner": owner_user_id})
+        else:
+            rows = self._c.execute(select(t.identities).order_by(t.identities.c.id))
+        return [_identity(r) for r in rows.mappings()]
 
     def update_fields(
         self, identity_id: int, *, siret: str, nom: str, prenom: str, now: datetime

@@ -72,6 +72,8 @@ class StoreContract:
             assert user.created_at == T0
             assert r.users.get(uid) == user
             assert r.users.get(uid + 1000) is None
+            assert r.users.login_of(uid) == "Dupont"
+            assert r.users.login_of(uid + 1000) is None
         with pytest.raises(Conflict), store.write() as r:
             r.users.add(login="DUPONT", display_name="x", password_hash="h", builtin=False, now=T0)
 

@@ -71,7 +71,12 @@ class AccountIdentities:
                     siret=declared_siret,
                 )
             identity = self._identity_of(r, user, links[0].identity_id)
-            owner = r.users.get(identity.owner_user_id)
+            # Most often the acting user owns the identity: already read.
+            owner = (
+                user.login
+                if identity.owner_user_id == user.id
+                else r.users.login_of(identity.owner_user_id)
+            )
         return _ref(identity, owner, user.login)
 
     def _identity_of(self, r: Repositories, user: User, identity_id: int | None) -> Identity:
@@ -95,7 +100,9 @@ class AccountIdentities:
             identity = r.identities.get(int(identity_id))
             if identity is None:
                 raise NotFound("Identité Net-entreprises inconnue.", identity=identity_id)
-            owner = r.users.get(identity.owner_user_id)
+            # Every step reads its envoi's identity (its state must be fresh): only the
+            # owner's login with it, not the owner's rights.
+            owner = r.users.login_of(identity.owner_user_id)
         return _ref(identity, owner, acting_login)
 
     def mark_failing(self, identity: IdentityRef, code: str) -> bool:
@@ -138,11 +145,11 @@ class AccountIdentities:
         return PortalIdentity(record.siret, record.nom, record.prenom, password)
 
 
-def _ref(identity: Identity, owner: User | None, acting_login: str) -> IdentityRef:
+def _ref(identity: Identity, owner_login: str | None, acting_login: str) -> IdentityRef:
     return IdentityRef(
         id=str(identity.id),
         siret=identity.siret,
-        owner_login=owner.login if owner else "",
+        owner_login=owner_login or "",
         owner_email=None,
         usable=identity.state not in REFUSED,
         acting_login=acting_login,
