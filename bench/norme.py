@@ -5,6 +5,8 @@
     python bench/norme.py --big      # also files growing up to 1 GB: peak RSS must stay flat
     python bench/norme.py --both     # the compiled scanner and the pure-Python path, each
 
+Also measures many small files checked in one process, as the pipeline receives them.
+
 Measures the path ``validate`` takes (the compiled scanner when it is built, unless
 ``DSNLINK_NO_SPEEDUPS`` is set) and says which; ``--python`` measures the pure-Python one.
 
@@ -17,6 +19,7 @@ load: compare the ratio, not the seconds.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import subprocess
@@ -169,6 +172,33 @@ def monthly(employees: int, repeat: int, compiled: bool) -> None:
     )
 
 
+def small_files(count: int, repeat: int, compiled: bool) -> None:
+    """CPU per file for many 3-employee files checked one after the other in this process (what
+    the pipeline does): the tables, value automata and block-stack transitions are shared."""
+    files = [generate_monthly_dsn(3, seed=n) for n in range(count)]
+    run(files[0], compiled=compiled)  # the first file of the process builds the tables
+    bare, best = [], []
+    for _ in range(repeat):
+        cpu = time.process_time()
+        for data in files:
+            for _line in io.BytesIO(data):
+                pass
+        bare.append(time.process_time() - cpu)
+        cpu = time.process_time()
+        for data in files:
+            run(data, compiled=compiled)
+        best.append(time.process_time() - cpu)
+    lines = sum(data.count(b"\n") for data in files) / count
+    print(
+        f"small files: {count} × 3 employees ({lines:.0f} lines each) in one process, "
+        f"path: {path_name(compiled)}"
+    )
+    print(
+        f"  CPU per file                 : {min(best) / count * 1e3:8.3f} ms "
+        f"(bare loop {min(bare) / count * 1e3:.3f} ms, ratio {min(best) / min(bare):.0f} x)"
+    )
+
+
 def growing(sizes_mb: list[int], compiled: bool) -> None:
     CACHE.mkdir(exist_ok=True)
     print(
@@ -217,6 +247,8 @@ def main() -> None:
             growing([4, 16] if args.short else [16, 64], compiled)
     for compiled in paths:
         monthly(1_000 if args.short else 10_000, args.repeat, compiled)
+    for compiled in paths:
+        small_files(100 if args.short else 400, max(args.repeat, 5), compiled)
 
 
 if __name__ == "__main__":

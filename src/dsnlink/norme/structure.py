@@ -8,10 +8,16 @@ The stack is an immutable, interned *state* (blocks, last child order, child cou
 just above the maximum), so a transition (state, new block) that produced no finding is
 remembered: a regular file has a few dozen states and almost every block change costs one dict
 lookup. The first line of each open instance is kept aside, for the messages.
+
+States and remembered transitions depend on the model only, so they are shared by the
+validators of a process (one ``StateTable`` per norme version and nature): the pipeline checks
+thousands of small files alike, and from the second one on their block changes are all
+remembered (the compiled scanner walks them without handing lines back to Python).
 """
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from dsnlink.norme.norm import BlockSpec
@@ -26,6 +32,60 @@ MEMO_MAX = 50_000
 #: (block, spec, order of the last child opened, child counts as sorted (block, n) pairs)
 Frame = tuple[str, BlockSpec | None, int, tuple[tuple[str, int], ...]]
 State = tuple[Frame, ...]
+
+
+class StateTable:
+    """Interned states and the transitions remembered between them, for one model.
+
+    Shared by validators running in several threads: an id, once given, always maps to the same
+    state (the state is appended before its id is published, under a lock), and nothing is ever
+    removed. Past ``MEMO_MAX`` states the table takes no more: ``shared_table`` then starts a
+    new one for whoever needs it, and the validators still holding this one keep valid ids."""
+
+    __slots__ = ("_lock", "ids", "memo", "states")
+
+    def __init__(self) -> None:
+        self.states: list[State] = [()]
+        self.ids: dict[State, int] = {(): 0}
+        #: (state, block) → (next state, instances closed), for transitions without finding
+        self.memo: dict[tuple[int, str], tuple[int, int]] = {}
+        self._lock = threading.Lock()
+
+    def intern(self, state: State) -> int | None:
+        """The id of ``state``; None when it is new and the table is full."""
+        sid = self.ids.get(state)
+        if sid is None:
+            with self._lock:
+                sid = self.ids.get(state)
+                if sid is None:
+                    if len(self.states) > MEMO_MAX:
+                        return None
+                    sid = len(self.states)
+                    self.states.append(state)  # before the id is visible to other threads
+                    self.ids[state] = sid
+        return sid
+
+
+#: the current table of each (norme version, nature)
+_SHARED: dict[tuple[str, str], StateTable] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_table(version: str, nature: str, full: StateTable | None = None) -> StateTable:
+    """The table of a model; a new one if the current one is ``full``."""
+    key = (version, nature)
+    with _SHARED_LOCK:
+        table = _SHARED.get(key)
+        if table is None or table is full:
+            table = _SHARED[key] = StateTable()
+        return table
+
+
+def forget_shared_tables() -> None:
+    """Start every model's table afresh (tests: a report must not depend on what was seen
+    before). Validators already running keep theirs."""
+    with _SHARED_LOCK:
+        _SHARED.clear()
 
 
 class _Envoi:
@@ -43,29 +103,41 @@ class Structure:
         self.v = validator
         self.sid = 0
         self.starts: list[int] = []
-        self._states: list[State] = [()]
-        self._ids: dict[State, int] = {(): 0}
-        #: (state, block) → (next state, instances closed); emptied when the model changes
-        self.memo: dict[tuple[int, str], tuple[int, int]] = {}
+        model = validator.model
+        self.key = (model.version, model.nature)
+        self.table = shared_table(*self.key)
+        #: the table's transitions (read by the hot loops and the compiled scanner)
+        self.memo = self.table.memo
         self.envoi: _Envoi | None = None
-        #: bumped when the state numbering starts afresh and at each root block (envoi,
-        #: declaration, totals, unknown block): replayed runs of lines must see neither
+        #: bumped when the state numbering changes (another table: new model, or the table
+        #: full); replayed runs of lines, keyed by state id, must not cross it
         self.generation = 0
+        #: root blocks opened (envoi, declaration, totals, unknown block): replayed runs of
+        #: lines must not contain one
         self.roots = 0
 
     @property
     def state(self) -> State:
-        return self._states[self.sid]
+        return self.table.states[self.sid]
+
+    def use_model(self, version: str, nature: str) -> None:
+        """Take the table of another model, the current state carried over."""
+        self.key = (version, nature)
+        self._use(shared_table(version, nature), self.state)
+
+    def _use(self, table: StateTable, state: State) -> None:
+        sid = table.intern(state)
+        while sid is None:  # filled up by other threads meanwhile
+            table = shared_table(*self.key, full=table)
+            sid = table.intern(state)
+        self.table, self.memo, self.sid = table, table.memo, sid
+        self.generation += 1
 
     def _intern(self, state: State) -> int:
-        sid = self._ids.get(state)
-        if sid is None:
-            if len(self._states) > MEMO_MAX:  # pathological files: start afresh, stay bounded
-                self._states, self._ids, self.memo = [()], {(): 0}, {}
-                self.generation += 1
-            sid = len(self._states)
-            self._states.append(state)
-            self._ids[state] = sid
+        sid = self.table.intern(state)
+        if sid is None:  # pathological files: another table, memory stays bounded
+            self._use(shared_table(*self.key, full=self.table), state)
+            sid = self.sid
         return sid
 
     def count_extra(self) -> None:
@@ -115,7 +187,8 @@ class Structure:
 
     def _open_child(self, block: str, spec: BlockSpec, lineno: int) -> None:
         key = (self.sid, block)
-        hit = self.memo.get(key)
+        table = self.table
+        hit = table.memo.get(key)
         if hit is not None:
             self.sid, pops = hit
             if pops:
@@ -125,8 +198,9 @@ class Structure:
             before = self.v.finding_total()
             state, pops, regular = self._transition(block, spec, lineno)
             self._push(state, pops, lineno)
-            if regular and self.v.finding_total() == before:
-                self.memo[key] = (self.sid, pops)
+            # not when the push took another table: the key's id is the old table's
+            if regular and self.v.finding_total() == before and self.table is table:
+                table.memo[key] = (self.sid, pops)
         if block == EMPLOYEE:
             self.v.hooks.start_employee(lineno)
 

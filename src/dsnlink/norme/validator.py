@@ -150,9 +150,9 @@ class Validator:
         self._last_shape: _Shape | None = None
         self._block_info: dict[bytes, tuple[str, BlockSpec | None, int]] = {}
         self.hooks = Hooks(self, employees=employees)
-        self.structure = Structure(self)
         self.version = DEFAULT_VERSION
         self.model: Model = get_model(DEFAULT_VERSION, "01")
+        self.structure = Structure(self)
         self.table, self.valid = self._table_for(self.model)
         self._shapes = self._shapes_for(self.model)
         # state of the current block instance, mirrored from the hot loop at block changes
@@ -237,7 +237,7 @@ class Validator:
         self._block_info = {}
         self._shapes = self._shapes_for(self.model)
         self._last_shape = None
-        self.structure.memo = {}
+        self.structure.use_model(version, nature)
         return True
 
     # --- the hot loop -----------------------------------------------------------------------
