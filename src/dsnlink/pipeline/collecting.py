@@ -178,10 +178,13 @@ def store_return(
         blocking=parsed.blocking,
         fetched_at=pipeline.clock.now(),
     )
-    ledger.upsert_return(ret)
+    crm = None
     if parsed.kind == "CRM94" and envoi is not None:
         rates = rates_from_crm(pipeline, envoi, ret, parsed)
-        ledger.save_rates(ret.idflux, parsed.crm_identifier or ret.return_id, rates)
+        crm = (parsed.crm_identifier or ret.return_id, rates)
+    # The return and its rates in one transaction: a crash cannot leave a kept CRM (which is
+    # not downloaded again) without its rates.
+    ledger.upsert_return(ret, crm)
     kill_point(pipeline.config.kill_points, "after_return_stored")
     return ret
 
