@@ -46,10 +46,11 @@ def expected_natures(pipeline: Pipeline, envoi: Envoi) -> set[str]:
 def poll_flow(pipeline: Pipeline, envoi_id: str) -> Envoi:
     """One scheduled poll of a deposited envoi's returns."""
     ledger = pipeline.ledger
-    envoi = ledger.get_envoi(envoi_id)
-    if envoi.state is not S.RETURNS_PENDING or not envoi.idflux or envoi.identity_id is None:
-        return envoi
-    identity = pipeline.identities.get(envoi.identity_id, envoi.acting_login)
+    with ledger.reading():  # the envoi and its identity: one read transaction
+        envoi = ledger.get_envoi(envoi_id)
+        if envoi.state is not S.RETURNS_PENDING or not envoi.idflux or envoi.identity_id is None:
+            return envoi
+        identity = pipeline.identities.get(envoi.identity_id, envoi.acting_login)
     if not identity.usable:
         return envoi
     try:
