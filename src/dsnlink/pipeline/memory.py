@@ -201,6 +201,12 @@ class MemoryLedger:
             self._returns[ret.key] = ret
             return True
 
+    def upsert_returns(
+        self, items: Sequence[tuple[StoredReturn, tuple[str, Sequence[PasRate]] | None]]
+    ) -> int:
+        with self._lock:
+            return sum(self.upsert_return(ret, rates) for ret, rates in items)
+
     def get_return(self, idflux: str, nature: str, ops: str) -> StoredReturn | None:
         with self._lock:
             return self._returns.get((idflux, nature, ops))

@@ -254,6 +254,12 @@ class Ledger(Protocol):
         the same transaction: a CRM is never kept without its rates."""
         ...
 
+    def upsert_returns(
+        self, items: Sequence[tuple[StoredReturn, tuple[str, Sequence[PasRate]] | None]]
+    ) -> int:
+        """:meth:`upsert_return` of each item, all in one transaction; how many changed."""
+        ...
+
     def get_return(self, idflux: str, nature: str, ops: str) -> StoredReturn | None: ...
 
     def returns(

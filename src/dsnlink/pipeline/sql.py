@@ -273,21 +273,37 @@ class SqlLedger:
     def upsert_return(
         self, ret: StoredReturn, rates: tuple[str, Sequence[PasRate]] | None = None
     ) -> bool:
-        values = _return_values(ret)
-        key = {"k_idflux": ret.idflux, "k_nature": ret.nature, "k_ops": ret.ops}
-        # The rate rows are built before taking the single writer.
-        crm = _rate_rows(ret.idflux, *rates) if rates is not None else None
-        with self.db.write(f"return:{ret.idflux}") as conn:
-            if crm is not None:
-                _replace_rates(conn, *crm)
-            row = conn.execute(_RETURN_BY_KEY, key).first()
-            if row is not None and _return(row) == ret:
-                return False
-            if row is None:
-                conn.execute(_ADD_RETURN, values)
-            else:
-                conn.execute(_UPDATE_RETURN, key | values)
-        return True
+        return self.upsert_returns([(ret, rates)]) == 1
+
+    def upsert_returns(
+        self, items: Sequence[tuple[StoredReturn, tuple[str, Sequence[PasRate]] | None]]
+    ) -> int:
+        # Every row is built before taking the single writer.
+        prepared = [
+            (
+                ret,
+                _return_values(ret),
+                {"k_idflux": ret.idflux, "k_nature": ret.nature, "k_ops": ret.ops},
+                _rate_rows(ret.idflux, *rates) if rates is not None else None,
+            )
+            for ret, rates in items
+        ]
+        if not prepared:
+            return 0
+        changed = 0
+        with self.db.write(f"return:{prepared[0][0].idflux}") as conn:
+            for ret, values, key, crm in prepared:
+                if crm is not None:
+                    _replace_rates(conn, *crm)
+                row = conn.execute(_RETURN_BY_KEY, key).first()
+                if row is not None and _return(row) == ret:
+                    continue
+                if row is None:
+                    conn.execute(_ADD_RETURN, values)
+                else:
+                    conn.execute(_UPDATE_RETURN, key | values)
+                changed += 1
+        return changed
 
     def get_return(self, idflux: str, nature: str, ops: str) -> StoredReturn | None:
         with self.db.read() as conn:

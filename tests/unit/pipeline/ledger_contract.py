@@ -237,6 +237,13 @@ class LedgerContract:
         # The same return again still replaces the rates it comes with.
         assert not ledger.upsert_return(crm, ("C1", []))
         assert ledger.rates() == []
+        cco = StoredReturn(
+            "F1", "11", "", "r1", "OK", T0, "u1", "id-1", None, b"<x/>", "CCO", True, 0, 0, T0
+        )
+        assert ledger.upsert_returns([(cco, None), (crm, ("C1", [rate]))]) == 1
+        assert ledger.returns(idflux="F1") == [cco, crm]
+        assert ledger.rates() == [rate]
+        assert ledger.upsert_returns([]) == 0
 
     def test_cursors_alerts_policies(self, ledger: Ledger) -> None:
         assert ledger.get_cursor("id-1") is None
