@@ -145,15 +145,10 @@ class Hooks:
             )
 
     def _check_siret(self, lineno: int, rid: str, siren: str | None, nic: str) -> None:
-        if not siren or len(siren) != 9 or not stdnum_siren.is_valid(siren):
+        if not siren:
             return
-        siret = siren + nic
-        if (
-            len(siret) == 14
-            and siret.isascii()
-            and siret.isdigit()
-            and not stdnum_siret.is_valid(siret)
-        ):
+        if _siret_key_wrong(siren, nic):
+            siret = siren + nic
             self.v.add(
                 "key.siret",
                 f"Le SIRET {siret} (SIREN + NIC {rid}) a une clé de contrôle fausse.",
@@ -310,6 +305,33 @@ class Hooks:
         self.s90_decls = int(value) if value.isdigit() and value.isascii() else None
         self.s90_line = lineno
         return False
+
+
+#: (SIREN, NIC) → whether the SIRET's key is wrong. A pure function of the values, and
+#: python-stdnum costs a noticeable part of a small file's check while the same few
+#: establishments come back in every file. Bounded: emptied when full.
+_SIRET_VERDICTS: dict[tuple[str, str], bool] = {}
+_SIRET_VERDICTS_MAX = 4096
+
+
+def _siret_key_wrong(siren: str, nic: str) -> bool:
+    """True when ``siren`` is a valid SIREN but ``siren + nic`` (14 digits) has a wrong key."""
+    key = (siren, nic)
+    wrong = _SIRET_VERDICTS.get(key)
+    if wrong is None:
+        siret = siren + nic
+        wrong = (
+            len(siren) == 9
+            and stdnum_siren.is_valid(siren)
+            and len(siret) == 14
+            and siret.isascii()
+            and siret.isdigit()
+            and not stdnum_siret.is_valid(siret)
+        )
+        if len(_SIRET_VERDICTS) >= _SIRET_VERDICTS_MAX:
+            _SIRET_VERDICTS.clear()
+        _SIRET_VERDICTS[key] = wrong
+    return wrong
 
 
 #: hooks that only read their own line (and the employee list): a run of employee lines

@@ -8,6 +8,7 @@ three months), parsed, linked to its envoi; the CRM 94 becomes PAS rates.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
 
@@ -22,7 +23,7 @@ from dsnlink.logs import get_logger
 from dsnlink.pipeline.alerts import raise_alert
 from dsnlink.pipeline.context import Pipeline
 from dsnlink.pipeline.faults import kill_point
-from dsnlink.pipeline.model import Alert, Envoi, StoredReturn
+from dsnlink.pipeline.model import Alert, Envoi, PasRate, StoredReturn
 from dsnlink.pipeline.ports import IdentityRef, ListedReturn
 from dsnlink.pipeline.rates import rates_from_crm
 from dsnlink.pipeline.sending import credential_failure, stop_real_half
@@ -46,23 +47,31 @@ def expected_natures(pipeline: Pipeline, envoi: Envoi) -> set[str]:
 def poll_flow(pipeline: Pipeline, envoi_id: str) -> Envoi:
     """One scheduled poll of a deposited envoi's returns."""
     ledger = pipeline.ledger
-    envoi = ledger.get_envoi(envoi_id)
-    if envoi.state is not S.RETURNS_PENDING or not envoi.idflux or envoi.identity_id is None:
-        return envoi
-    identity = pipeline.identities.get(envoi.identity_id, envoi.acting_login)
+    with ledger.reading():  # the envoi and its identity: one read transaction
+        envoi = ledger.get_envoi(envoi_id)
+        if envoi.state is not S.RETURNS_PENDING or not envoi.idflux or envoi.identity_id is None:
+            return envoi
+        identity = pipeline.identities.get(envoi.identity_id, envoi.acting_login)
     if not identity.usable:
         return envoi
+    # The returns of the flow are downloaded and read first, then kept in one write
+    # transaction: one turn on the single writer per poll, not one per return.
+    fetched: list[Fetched] = []
     try:
         listed = pipeline.portal.list_flow_returns(identity, envoi.idflux)
         for item in listed:
-            _store_or_skip(pipeline, identity, item, envoi)
+            one = _fetch_or_skip(pipeline, identity, item, envoi)
+            if one is not None:
+                fetched.append(one)
     except NotFound:
         listed = []
     except CredentialError as exc:
+        _keep(pipeline, fetched)
         credential_failure(pipeline, identity, exc)
         return ledger.get_envoi(envoi.id)
     except PortalError as exc:
         log.warning("poll_failed", envoi_id=envoi.id, error=exc.code)
+    _keep(pipeline, fetched)
     # Storing returns never writes the envoi; if another worker moved it meanwhile, the
     # compare-and-set of _settle notices and reads it again.
     return _settle(pipeline, envoi)
@@ -148,16 +157,44 @@ def release_real_half(pipeline: Pipeline, real_id: str) -> None:
         )
 
 
+#: a return downloaded and read, with its CRM's identifier and PAS rates when it is a CRM 94
+Fetched = tuple[StoredReturn, tuple[str, Sequence[PasRate]] | None]
+
+
 def store_return(
     pipeline: Pipeline, identity: IdentityRef, listed: ListedReturn, envoi: Envoi | None
 ) -> StoredReturn | None:
     """Download, parse and keep one listed return, unless this version is already kept."""
-    ledger = pipeline.ledger
     if listed.status.upper() in _NOT_READY:
         return None
-    current = ledger.get_return(listed.idflux, listed.nature, listed.ops)
+    current = _kept(pipeline, listed)
+    if current is not None:
+        return current
+    fetched = _download(pipeline, identity, listed, envoi)
+    _keep(pipeline, [fetched])
+    return fetched[0]
+
+
+def fetch_return(
+    pipeline: Pipeline, identity: IdentityRef, listed: ListedReturn, envoi: Envoi | None
+) -> Fetched | None:
+    """Download and parse one listed return, to keep with :func:`_keep`; None when it is not
+    ready or this version is already kept."""
+    if listed.status.upper() in _NOT_READY or _kept(pipeline, listed) is not None:
+        return None
+    return _download(pipeline, identity, listed, envoi)
+
+
+def _kept(pipeline: Pipeline, listed: ListedReturn) -> StoredReturn | None:
+    current = pipeline.ledger.get_return(listed.idflux, listed.nature, listed.ops)
     if current is not None and current.return_id == listed.return_id and current.content:
         return current
+    return None
+
+
+def _download(
+    pipeline: Pipeline, identity: IdentityRef, listed: ListedReturn, envoi: Envoi | None
+) -> Fetched:
     content = pipeline.portal.download(identity, listed)
     kill_point(pipeline.config.kill_points, "after_download")
     parsed = pipeline.parser.parse(content)
@@ -178,12 +215,32 @@ def store_return(
         blocking=parsed.blocking,
         fetched_at=pipeline.clock.now(),
     )
-    ledger.upsert_return(ret)
+    crm = None
     if parsed.kind == "CRM94" and envoi is not None:
-        rates = rates_from_crm(pipeline, envoi, ret, parsed)
-        ledger.save_rates(ret.idflux, parsed.crm_identifier or ret.return_id, rates)
-    kill_point(pipeline.config.kill_points, "after_return_stored")
-    return ret
+        crm = (parsed.crm_identifier or ret.return_id, rates_from_crm(pipeline, envoi, ret, parsed))
+    return (ret, crm)
+
+
+def _keep(pipeline: Pipeline, fetched: Sequence[Fetched]) -> None:
+    """Each return with its CRM's rates, all in one transaction: a crash cannot leave a kept
+    CRM (which is not downloaded again) without its rates."""
+    if fetched:
+        pipeline.ledger.upsert_returns(fetched)
+        kill_point(pipeline.config.kill_points, "after_return_stored")
+
+
+def _fetch_or_skip(
+    pipeline: Pipeline, identity: IdentityRef, listed: ListedReturn, envoi: Envoi | None
+) -> Fetched | None:
+    """:func:`fetch_return`; one that cannot be fetched or read now is left for the next
+    poll, without stopping the others (a truncated download, a 5xx)."""
+    try:
+        return fetch_return(pipeline, identity, listed, envoi)
+    except CredentialError:
+        raise
+    except (PortalError, ReturnParseError) as exc:
+        log.warning("return_not_kept", idflux=listed.idflux, nature=listed.nature, error=exc.code)
+        return None
 
 
 def _store_or_skip(

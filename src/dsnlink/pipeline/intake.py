@@ -83,43 +83,47 @@ def receive(
         source=source,
     )
     rows: list[tuple[Envoi, bytes]] = []
-    for seq, (declaration, part) in enumerate(zip(result.declarations, parts, strict=True)):
-        identity = pipeline.identities.choose(declaration.declared_siret, acting_login)
-        if not force:
-            _refuse_duplicate(pipeline, declaration, [e for e, _ in rows])
-        base = Envoi(
-            id=uuid.uuid4().hex,
-            file_id=file.id,
-            seq=seq * 2,
-            sha256=sha256_of(part),
-            declaration=declaration,
-            state=S.QUEUED,
-            acting_login=acting_login,
-            created_at=now,
-            updated_at=now,
-            next_poll_at=now,
-            identity_id=identity.id,
-            forced=force,
-        )
-        wants_test = (
-            test_first
-            if test_first is not None
-            else pipeline.ledger.policy(declaration.declared_siret).test_first
-        )
-        if wants_test and not declaration.is_test:
-            test = replace(
-                base,
+    # The credential choice, the duplicate check and the policy: reads only, one transaction.
+    with ledger.reading():
+        for seq, (declaration, part) in enumerate(zip(result.declarations, parts, strict=True)):
+            identity = pipeline.identities.choose(declaration.declared_siret, acting_login)
+            if not force:
+                _refuse_duplicate(pipeline, declaration, [e for e, _ in rows])
+            base = Envoi(
                 id=uuid.uuid4().hex,
-                seq=seq * 2 + 1,
-                role="test",
-                declaration=replace(declaration, is_test=True),
-                pair_id=base.id,
+                file_id=file.id,
+                seq=seq * 2,
+                sha256=sha256_of(part),
+                declaration=declaration,
+                state=S.QUEUED,
+                acting_login=acting_login,
+                created_at=now,
+                updated_at=now,
+                next_poll_at=now,
+                identity_id=identity.id,
+                forced=force,
             )
-            test_bytes = pipeline.checker.as_test(part)
-            rows.append((replace(test, sha256=sha256_of(test_bytes)), test_bytes))
-            # The real half waits, checked, for its test's certificate.
-            base = replace(base, role="real", pair_id=test.id, state=S.CHECKED, next_poll_at=None)
-        rows.append((base, part))
+            wants_test = (
+                test_first
+                if test_first is not None
+                else pipeline.ledger.policy(declaration.declared_siret).test_first
+            )
+            if wants_test and not declaration.is_test:
+                test = replace(
+                    base,
+                    id=uuid.uuid4().hex,
+                    seq=seq * 2 + 1,
+                    role="test",
+                    declaration=replace(declaration, is_test=True),
+                    pair_id=base.id,
+                )
+                test_bytes = pipeline.checker.as_test(part)
+                rows.append((replace(test, sha256=sha256_of(test_bytes)), test_bytes))
+                # The real half waits, checked, for its test's certificate.
+                base = replace(
+                    base, role="real", pair_id=test.id, state=S.CHECKED, next_poll_at=None
+                )
+            rows.append((base, part))
 
     try:
         ledger.add_file(file, rows)

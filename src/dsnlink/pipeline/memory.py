@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 
 from dsnlink.errors import Conflict, NotFound, StateConflict
@@ -66,6 +67,9 @@ class MemoryLedger:
         self._policies: dict[str, EmployerPolicy] = {}
 
     # files and envois
+
+    def reading(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def add_file(self, file: ReceivedFile, envois: Sequence[tuple[Envoi, bytes]]) -> None:
         with self._lock:
@@ -185,13 +189,23 @@ class MemoryLedger:
 
     # returns and rates
 
-    def upsert_return(self, ret: StoredReturn) -> bool:
+    def upsert_return(
+        self, ret: StoredReturn, rates: tuple[str, Sequence[PasRate]] | None = None
+    ) -> bool:
         with self._lock:
+            if rates is not None:
+                self._rates[f"{ret.idflux}/{rates[0]}"] = list(rates[1])
             old = self._returns.get(ret.key)
             if old == ret:
                 return False
             self._returns[ret.key] = ret
             return True
+
+    def upsert_returns(
+        self, items: Sequence[tuple[StoredReturn, tuple[str, Sequence[PasRate]] | None]]
+    ) -> int:
+        with self._lock:
+            return sum(self.upsert_return(ret, rates) for ret, rates in items)
 
     def get_return(self, idflux: str, nature: str, ops: str) -> StoredReturn | None:
         with self._lock:

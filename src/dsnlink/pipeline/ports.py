@@ -8,6 +8,7 @@ the real implementations in :mod:`dsnlink.pipeline.sql` (ledger) and
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -189,6 +190,11 @@ class Ledger(Protocol):
     """Persistent record of files, envois, events, returns, rates. Each method is one
     transaction."""
 
+    def reading(self) -> AbstractContextManager[None]:
+        """The reads of the block (the ledger's, and the accounts' when they share its
+        database) in one read transaction of this thread. For runs of reads only."""
+        ...
+
     def add_file(self, file: ReceivedFile, envois: Sequence[tuple[Envoi, bytes]]) -> None:
         """Record a file and its envois (with their bytes). ``Conflict`` if the SHA-256 is
         already recorded (a concurrent drop of the same bytes)."""
@@ -240,8 +246,18 @@ class Ledger(Protocol):
 
     def events(self, envoi_id: str) -> list[Event]: ...
 
-    def upsert_return(self, ret: StoredReturn) -> bool:
-        """Insert or replace the return keyed on (idflux, nature, ops); False if unchanged."""
+    def upsert_return(
+        self, ret: StoredReturn, rates: tuple[str, Sequence[PasRate]] | None = None
+    ) -> bool:
+        """Insert or replace the return keyed on (idflux, nature, ops); False if unchanged.
+        With ``rates`` (a CRM's identifier and its rates), they replace that CRM's rates in
+        the same transaction: a CRM is never kept without its rates."""
+        ...
+
+    def upsert_returns(
+        self, items: Sequence[tuple[StoredReturn, tuple[str, Sequence[PasRate]] | None]]
+    ) -> int:
+        """:meth:`upsert_return` of each item, all in one transaction; how many changed."""
         ...
 
     def get_return(self, idflux: str, nature: str, ops: str) -> StoredReturn | None: ...

@@ -48,10 +48,11 @@ ACTOR = "pipeline"
 def send(pipeline: Pipeline, envoi_id: str) -> Envoi:
     """Deposit one queued envoi. Returns it in its new state (unchanged if not queued)."""
     ledger, points = pipeline.ledger, pipeline.config.kill_points
-    envoi = ledger.get_envoi(envoi_id)
-    if envoi.state is not S.QUEUED or envoi.identity_id is None:
-        return envoi
-    identity = pipeline.identities.get(envoi.identity_id, envoi.acting_login)
+    with ledger.reading():  # the envoi and its identity: one read transaction
+        envoi = ledger.get_envoi(envoi_id)
+        if envoi.state is not S.QUEUED or envoi.identity_id is None:
+            return envoi
+        identity = pipeline.identities.get(envoi.identity_id, envoi.acting_login)
     if not identity.usable:
         return _hold(pipeline, envoi, "identité en échec : envoi suspendu")
     now = pipeline.clock.now()

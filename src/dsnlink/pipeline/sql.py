@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -86,6 +87,8 @@ _RETURN_KEY = (
 _RETURN_BY_KEY = select(return_files).where(*_RETURN_KEY)
 _ADD_RETURN = insert(return_files)
 _UPDATE_RETURN = update(return_files).where(*_RETURN_KEY)
+_DELETE_RATES = pas_rates.delete().where(pas_rates.c.crm_key == bindparam("k_crm"))
+_ADD_RATES = insert(pas_rates)
 _RETURNS_OF_FLOW = (
     select(return_files)
     .where(return_files.c.idflux == bindparam("k_idflux"))
@@ -97,29 +100,33 @@ class SqlLedger:
     def __init__(self, db: Database) -> None:
         self.db = db
 
+    def reading(self) -> AbstractContextManager[None]:
+        return self.db.reading()
+
     # files and envois
 
     def add_file(self, file: ReceivedFile, rows: Sequence[tuple[Envoi, bytes]]) -> None:
+        # Every row is built before taking the single writer.
+        file_row = _file_values(file)
+        envoi_rows = [_envoi_values(e) | {"data": d} for e, d in rows]
+        event_rows = [
+            {
+                "envoi_id": e.id,
+                "at": e.created_at,
+                "from_state": before.value if before else None,
+                "to_state": after.value,
+                "actor": e.acting_login,
+                "detail": "",
+            }
+            for e, _ in rows
+            for before, after in intake_path(e.state)
+        ]
         try:
             with self.db.write(f"file:{file.sha256}") as conn:
-                conn.execute(_ADD_FILE, _file_values(file))
-                if rows:
-                    conn.execute(_ADD_ENVOI, [_envoi_values(e) | {"data": d} for e, d in rows])
-                    conn.execute(
-                        _ADD_EVENT,
-                        [
-                            {
-                                "envoi_id": e.id,
-                                "at": e.created_at,
-                                "from_state": before.value if before else None,
-                                "to_state": after.value,
-                                "actor": e.acting_login,
-                                "detail": "",
-                            }
-                            for e, _ in rows
-                            for before, after in intake_path(e.state)
-                        ],
-                    )
+                conn.execute(_ADD_FILE, file_row)
+                if envoi_rows:
+                    conn.execute(_ADD_ENVOI, envoi_rows)
+                    conn.execute(_ADD_EVENT, event_rows)
         except Conflict:
             raise
         except Exception as exc:
@@ -263,18 +270,40 @@ class SqlLedger:
 
     # returns and rates
 
-    def upsert_return(self, ret: StoredReturn) -> bool:
-        values = _return_values(ret)
-        key = {"k_idflux": ret.idflux, "k_nature": ret.nature, "k_ops": ret.ops}
-        with self.db.write(f"return:{ret.idflux}") as conn:
-            row = conn.execute(_RETURN_BY_KEY, key).first()
-            if row is not None and _return(row) == ret:
-                return False
-            if row is None:
-                conn.execute(_ADD_RETURN, values)
-            else:
-                conn.execute(_UPDATE_RETURN, key | values)
-        return True
+    def upsert_return(
+        self, ret: StoredReturn, rates: tuple[str, Sequence[PasRate]] | None = None
+    ) -> bool:
+        return self.upsert_returns([(ret, rates)]) == 1
+
+    def upsert_returns(
+        self, items: Sequence[tuple[StoredReturn, tuple[str, Sequence[PasRate]] | None]]
+    ) -> int:
+        # Every row is built before taking the single writer.
+        prepared = [
+            (
+                ret,
+                _return_values(ret),
+                {"k_idflux": ret.idflux, "k_nature": ret.nature, "k_ops": ret.ops},
+                _rate_rows(ret.idflux, *rates) if rates is not None else None,
+            )
+            for ret, rates in items
+        ]
+        if not prepared:
+            return 0
+        changed = 0
+        with self.db.write(f"return:{prepared[0][0].idflux}") as conn:
+            for ret, values, key, crm in prepared:
+                if crm is not None:
+                    _replace_rates(conn, *crm)
+                row = conn.execute(_RETURN_BY_KEY, key).first()
+                if row is not None and _return(row) == ret:
+                    continue
+                if row is None:
+                    conn.execute(_ADD_RETURN, values)
+                else:
+                    conn.execute(_UPDATE_RETURN, key | values)
+                changed += 1
+        return changed
 
     def get_return(self, idflux: str, nature: str, ops: str) -> StoredReturn | None:
         with self.db.read() as conn:
@@ -298,14 +327,9 @@ class SqlLedger:
             return [_return(r) for r in conn.execute(query)]
 
     def save_rates(self, idflux: str, crm_identifier: str, rates: Sequence[PasRate]) -> None:
-        crm_key = f"{idflux}/{crm_identifier}"
+        crm_key, rows = _rate_rows(idflux, crm_identifier, rates)
         with self.db.write(f"rates:{crm_key}") as conn:
-            conn.execute(pas_rates.delete().where(pas_rates.c.crm_key == crm_key))
-            if rates:
-                conn.execute(
-                    insert(pas_rates),
-                    [{"crm_key": crm_key, **_rate_values(r)} for r in rates],
-                )
+            _replace_rates(conn, crm_key, rows)
 
     def rates(self, *, siret: str | None = None, month: str | None = None) -> list[PasRate]:
         query = select(pas_rates)
@@ -589,6 +613,19 @@ def _rate_values(r: PasRate) -> dict[str, Any]:
         "previous_rate": r.previous_rate,
         "previous_known": r.previous_known,
     }
+
+
+def _rate_rows(
+    idflux: str, crm_identifier: str, rates: Sequence[PasRate]
+) -> tuple[str, list[dict[str, Any]]]:
+    crm_key = f"{idflux}/{crm_identifier}"
+    return crm_key, [{"crm_key": crm_key, **_rate_values(r)} for r in rates]
+
+
+def _replace_rates(conn: Connection, crm_key: str, rows: list[dict[str, Any]]) -> None:
+    conn.execute(_DELETE_RATES, {"k_crm": crm_key})
+    if rows:
+        conn.execute(_ADD_RATES, rows)
 
 
 def pas_rate_from_row(row: Row[Any]) -> PasRate:

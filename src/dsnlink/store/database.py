@@ -54,11 +54,32 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read transaction (deferred on SQLite: it sees one consistent snapshot)."""
+        """A read transaction (deferred on SQLite: it sees one consistent snapshot); inside a
+        :meth:`reading` block of the same thread, that block's transaction."""
+        shared = getattr(self._local, "reading", None)
+        if shared is not None:
+            yield shared
+            return
         with translate_errors(), self.engine.connect() as conn, conn.begin():
             if self.is_sqlite:
                 _sqlite_begin(conn, "BEGIN")
             yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """One read transaction for every :meth:`read` of the block in this thread: a run of
+        small reads (the checks of a file received) pays for one transaction, and sees one
+        snapshot. Writes of the block still go through :meth:`write` (and are not seen by
+        the block's reads): keep it to reads."""
+        if getattr(self._local, "reading", None) is not None:
+            yield
+            return
+        with self.read() as conn:
+            self._local.reading = conn
+            try:
+                yield
+            finally:
+                self._local.reading = None
 
     @contextmanager
     def write(self, lock: str = "dsnlink") -> Iterator[Connection]:

@@ -30,6 +30,11 @@ _USER_BY_LOGIN = select(t.users).where(t.users.c.login_key == bindparam("key"))
 _RIGHTS_OF = select(t.rights.c.user_id, t.rights.c.module).where(
     t.rights.c.user_id.in_(bindparam("ids", expanding=True))
 )
+# One user (by id or login, the busy case): an expanding IN is rendered again at every
+# execution, a plain equality is compiled once.
+_RIGHTS_OF_ONE = select(t.rights.c.user_id, t.rights.c.module).where(
+    t.rights.c.user_id == bindparam("uid")
+)
 _IDENTITY_BY_ID = select(t.identities).where(t.identities.c.id == bindparam("iid"))
 _IDENTITIES_OF_OWNER = (
     select(t.identities)
@@ -105,7 +110,12 @@ class SqlUserRepo:
         ids = [r["id"] for r in rows]
         rights: dict[int, set[Module]] = {i: set() for i in ids}
         if ids:
-            for user_id, module in self._c.execute(_RIGHTS_OF, {"ids": ids}):
+            found = (
+                self._c.execute(_RIGHTS_OF_ONE, {"uid": ids[0]})
+                if len(ids) == 1
+                else self._c.execute(_RIGHTS_OF, {"ids": ids})
+            )
+            for user_id, module in found:
                 with reading("rights", user_id):
                     rights[user_id].add(Module(module))
         result = []

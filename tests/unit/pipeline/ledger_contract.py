@@ -212,6 +212,39 @@ class LedgerContract:
         ledger.save_rates("F2", "1", [_no_rate(rate)])
         assert len(ledger.rates()) == 2
 
+    def test_crm_kept_with_its_rates(self, ledger: Ledger) -> None:
+        rate = PasRate(
+            "73282932000074",
+            "01/2026",
+            "1800175123456",
+            "C1",
+            "F1",
+            T0,
+            T0.date(),
+            Decimal("7.50"),
+            "M1",
+            "NOM",
+            None,
+            False,
+        )
+        crm = StoredReturn(
+            "F1", "94", "", "r9", "OK", T0, "u9", "id-1", None, b"<c/>", "CRM94", True, 0, 0, T0
+        )
+        ledger.save_rates("F1", "C1", [rate, _no_rate(rate)])
+        assert ledger.upsert_return(crm, ("C1", [rate]))
+        assert ledger.get_return("F1", "94", "") == crm
+        assert ledger.rates() == [rate]
+        # The same return again still replaces the rates it comes with.
+        assert not ledger.upsert_return(crm, ("C1", []))
+        assert ledger.rates() == []
+        cco = StoredReturn(
+            "F1", "11", "", "r1", "OK", T0, "u1", "id-1", None, b"<x/>", "CCO", True, 0, 0, T0
+        )
+        assert ledger.upsert_returns([(cco, None), (crm, ("C1", [rate]))]) == 1
+        assert ledger.returns(idflux="F1") == [cco, crm]
+        assert ledger.rates() == [rate]
+        assert ledger.upsert_returns([]) == 0
+
     def test_cursors_alerts_policies(self, ledger: Ledger) -> None:
         assert ledger.get_cursor("id-1") is None
         ledger.set_cursor("id-1", T0)
